@@ -1,0 +1,3 @@
+from sharelog.cli.main import run
+
+run()

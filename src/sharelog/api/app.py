@@ -1,0 +1,65 @@
+"""``create_app(settings)``: the ASGI application, with nothing built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from sharelog import __version__
+from sharelog.api.body import BodyLimit
+from sharelog.api.errors import install_error_handlers
+from sharelog.api.metrics import Metrics, MetricsMiddleware
+from sharelog.api.openapi import install_openapi
+from sharelog.api.routes import service, sessions, usage
+from sharelog.config import Settings
+from sharelog.geo import open_locator
+from sharelog.ingest import Ingestor
+from sharelog.store.database import Database
+
+DESCRIPTION = """\
+Usage history of screen-sharing sessions, wire-compatible with CrankWheel's
+`GET /ss/api/usage?from=&to=`. Send the API key as `Authorization: Basic <key>`,
+`Authorization: Bearer <key>`, or HTTP Basic with the key as the user name.
+"""
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the app; the caller owns migrations (``sharelog serve`` applies them first)."""
+    settings = settings or Settings.from_env()
+    db = database or Database(
+        settings.database_url,
+        read_url=settings.read_database_url,
+        pool_size=settings.pool_size,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+    )
+    locator = open_locator(settings.geoip_db)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if database is None:
+            db.dispose()
+
+    app = FastAPI(
+        title="sharelog",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.ingestor = Ingestor(db, locator, settings.store_ip)
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    app.include_router(usage.router)
+    app.include_router(sessions.router)
+    app.include_router(service.router)
+    install_openapi(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

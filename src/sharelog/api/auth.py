@@ -1,0 +1,73 @@
+"""API keys from the Authorization header, in the three forms the contract accepts."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from sharelog.domain import Principal, Scope
+from sharelog.errors import Forbidden, Unauthorized
+from sharelog.store import accounts as account_store
+from sharelog.store.accounts import KEY_PREFIX
+from sharelog.store.database import Database
+
+MAX_KEY_LENGTH = 200
+
+
+def key_from_header(header: str | None) -> str | None:
+    """``Basic <key>`` (CrankWheel's form), ``Bearer <key>``, or HTTP Basic of ``<key>:``."""
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if not token or len(token) > 4 * MAX_KEY_LENGTH:
+        return None
+    scheme = scheme.lower()
+    if scheme == "bearer":
+        return token
+    if scheme != "basic":
+        return None
+    if token.startswith(KEY_PREFIX):
+        return token
+    try:
+        decoded = base64.b64decode(token, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, _, password = decoded.partition(":")
+    # `curl -u KEY:` sends the key as the user; accept `-u :KEY` as well.
+    return user or password or None
+
+
+async def authenticate(request: Request) -> Principal:
+    key = key_from_header(request.headers.get("authorization"))
+    if key is None:
+        raise Unauthorized("an API key is required: Authorization: Basic <key>")
+    if len(key) > MAX_KEY_LENGTH:
+        raise Unauthorized("unknown or revoked API key")
+    db: Database = request.app.state.db
+
+    def lookup() -> Principal | None:
+        with db.reading(primary=True) as conn:
+            return account_store.authenticate(conn, key)
+
+    principal = await run_in_threadpool(lookup)
+    if principal is None:
+        raise Unauthorized("unknown or revoked API key")
+    request.state.principal = principal
+    return principal
+
+
+async def reader(request: Request) -> Principal:
+    """Any live key: every GET."""
+    return await authenticate(request)
+
+
+async def writer(request: Request) -> Principal:
+    """A ``write`` key: the ingestion POSTs."""
+    principal = await authenticate(request)
+    if principal.scope is not Scope.WRITE:
+        raise Forbidden("this API key is read-only; ingestion needs a write key")
+    return principal

@@ -1,0 +1,210 @@
+"""Request bodies: Pydantic models that validate them and document them.
+
+Validation goes one item at a time so that the error names the *first* bad
+field in document order (``sessions[3].end``), and a request with any bad item
+writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
+
+from sharelog.api.params import check_email
+from sharelog.domain import Location, SessionIn, ShareIn, ViewerIn
+from sharelog.errors import InvalidParameter
+from sharelog.geo.locator import parse_ip
+from sharelog.timestamps import parse_timestamp
+
+MAX_SESSIONS_PER_REQUEST = 1000
+MAX_SHARES = 1000
+MAX_VIEWERS = 1000
+ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,128}$"
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it on every backend alike.
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+def _timestamp(value: object) -> int:
+    return parse_timestamp(value)
+
+
+def _email(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a string (an email)")
+    return check_email(value)
+
+
+def _country(value: str) -> str:
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise ValueError(f"not a two-letter country code: {value!r}")
+    return value.upper()
+
+
+def _ip(value: str) -> str:
+    if parse_ip(value) is None:
+        raise ValueError(f"not an IP address: {value!r}")
+    return value
+
+
+def _null_as_empty(value: object) -> object:
+    return "" if value is None else value
+
+
+Timestamp = Annotated[
+    int,
+    BeforeValidator(_timestamp),
+    Field(json_schema_extra={"type": ["string", "number"], "format": "date-time or Unix seconds"}),
+]
+Identifier = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=128)]
+Email = Annotated[
+    str,
+    BeforeValidator(_email),
+    Field(json_schema_extra={"type": "string", "format": "email", "maxLength": 254}),
+]
+Text = Annotated[str, AfterValidator(_no_nul)]
+ShareType = Literal["screen", "window", "tab", "other"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class LocationBody(Model):
+    country: Annotated[str, AfterValidator(_country)] | None = None
+    region: Annotated[Text, Field(max_length=200)] | None = None
+    city: Annotated[Text, Field(max_length=200)] | None = None
+
+
+class ShareBody(Model):
+    at: Timestamp
+    type: ShareType
+    title: Annotated[Text, BeforeValidator(_null_as_empty), Field(max_length=1000)] = ""
+    url: Annotated[Text, Field(max_length=2048)] | None = None
+
+
+class ViewerBody(Model):
+    id: Identifier
+    joined: Timestamp
+    left: Timestamp | None = None
+    ip: Annotated[str, AfterValidator(_ip), Field(max_length=45)] | None = None
+    location: LocationBody | None = None
+
+
+class SessionBody(Model):
+    id: Identifier
+    agent: Email
+    start: Timestamp
+    end: Timestamp | None = None
+    shares: Annotated[list[ShareBody], Field(max_length=MAX_SHARES)] = []
+    viewers: Annotated[list[ViewerBody], Field(max_length=MAX_VIEWERS)] = []
+
+
+class SessionBatchBody(Model):
+    """The batch form; a single session object is also accepted."""
+
+    sessions: Annotated[list[SessionBody], Field(min_length=1, max_length=MAX_SESSIONS_PER_REQUEST)]
+
+
+def field_path(prefix: str, loc: Sequence[int | str]) -> str:
+    """Pydantic's ``('viewers', 2, 'joined')`` as ``prefix.viewers[2].joined``."""
+    path = prefix
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "body"
+
+
+def first_error(prefix: str, error: ValidationError) -> InvalidParameter:
+    details = error.errors(include_url=False, include_context=False)[0]
+    message = str(details["msg"]).removeprefix("Value error, ")
+    return InvalidParameter(field_path(prefix, details["loc"]), message)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_items(
+    name: str,
+    items: object,
+    adapter: TypeAdapter[M],
+    low: int,
+    high: int,
+    check: Callable[[str, M], None] | None = None,
+) -> list[M]:
+    """Validate a JSON array item by item, ``check`` included; raise for the first bad one."""
+    if not isinstance(items, list):
+        raise InvalidParameter(name, "must be an array")
+    if not low <= len(items) <= high:
+        raise InvalidParameter(name, f"must hold {low} to {high} items, got {len(items)}")
+    result = []
+    for index, item in enumerate(items):
+        try:
+            value = adapter.validate_python(item)
+        except ValidationError as exc:
+            raise first_error(f"{name}[{index}]", exc) from None
+        if check is not None:
+            check(f"{name}[{index}]", value)
+        result.append(value)
+    return result
+
+
+_session_adapter = TypeAdapter(SessionBody)
+
+
+def _check_session(path: str, s: SessionBody) -> None:
+    if s.end is not None and s.end < s.start:
+        raise InvalidParameter(f"{path}.end", "is before start")
+    seen: set[str] = set()
+    for i, v in enumerate(s.viewers):
+        if v.left is not None and v.left < v.joined:
+            raise InvalidParameter(f"{path}.viewers[{i}].left", "is before joined")
+        if v.id in seen:
+            raise InvalidParameter(f"{path}.viewers[{i}].id", f"repeats viewer id {v.id!r}")
+        seen.add(v.id)
+
+
+def location_of(body: LocationBody | None) -> Location | None:
+    if body is None:
+        return None
+    return Location(country=body.country, region=body.region, city=body.city)
+
+
+def to_session(s: SessionBody) -> SessionIn:
+    return SessionIn(
+        id=s.id,
+        agent=s.agent,
+        start_us=s.start,
+        end_us=s.end,
+        shares=[ShareIn(at_us=x.at, type=x.type, title=x.title, url=x.url) for x in s.shares],
+        viewers=[
+            ViewerIn(
+                id=v.id, joined_us=v.joined, left_us=v.left, ip=v.ip, location=location_of(v.location)
+            )
+            for v in s.viewers
+        ],
+    )
+
+
+def parse_sessions_body(body: object) -> list[SessionIn]:
+    """``{"sessions": [...]}`` or one session object, validated whole."""
+    if not isinstance(body, dict):
+        raise InvalidParameter("body", "must be a JSON object: a session or {\"sessions\": [...]}")
+    items = body["sessions"] if "sessions" in body else [body]
+    parsed = validate_items(
+        "sessions", items, _session_adapter, 1, MAX_SESSIONS_PER_REQUEST, _check_session
+    )
+    return [to_session(s) for s in parsed]

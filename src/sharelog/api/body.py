@@ -1,0 +1,63 @@
+"""Reading JSON request bodies, and the size limit every body is held to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sharelog.api.errors import error_response
+from sharelog.errors import InvalidParameter, PayloadTooLarge
+
+
+async def read_json(request: Request, *, required: bool = True) -> Any:
+    """The body as JSON; None for an empty body when not ``required``."""
+    raw = await request.body()
+    if not raw.strip():
+        if required:
+            raise InvalidParameter("body", "a JSON body is required")
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidParameter("body", f"not valid JSON: {exc}") from None
+
+
+class BodyLimit:
+    """413 for a body over ``max_bytes``: at once from Content-Length, else once that much is read."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    too_large = int(value) > self.max_bytes
+                except ValueError:
+                    too_large = False
+                if too_large:
+                    response = error_response(
+                        PayloadTooLarge(f"request body larger than {self.max_bytes} bytes"),
+                        {"Connection": "close"},
+                    )
+                    await response(scope, receive, send)
+                    return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise PayloadTooLarge(f"request body larger than {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, limited_receive, send)

@@ -1,0 +1,154 @@
+"""Response models and error descriptions: the OpenAPI document's side of the contract.
+
+Responses are built with orjson, not validated through these models; they exist
+so that ``/openapi.json`` documents every field a client can rely on.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, Field
+
+from sharelog.api.bodies import SessionBatchBody, SessionBody
+
+
+class ErrorDetail(BaseModel):
+    code: Literal[
+        "invalid_parameter",
+        "unauthorized",
+        "forbidden",
+        "not_found",
+        "method_not_allowed",
+        "payload_too_large",
+        "rate_limited",
+        "unavailable",
+        "internal",
+    ]
+    message: str
+    parameter: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class Figures(BaseModel):
+    meetings: int = Field(ge=0)
+    seconds: int = Field(ge=0)
+
+
+class Stats(BaseModel):
+    total: Figures
+    per_agent: dict[str, Figures]
+
+
+class Share(BaseModel):
+    at: str = Field(description="RFC 3339, UTC, whole seconds")
+    type: Literal["screen", "window", "tab", "other"]
+    title: str
+    url: str | None
+
+
+class LocationCount(BaseModel):
+    country: str | None
+    region: str | None
+    city: str | None
+    count: int = Field(ge=1)
+
+
+class Viewers(BaseModel):
+    count: int = Field(ge=0)
+    locations: list[LocationCount]
+
+
+class Session(BaseModel):
+    id: str
+    agent: str
+    start: str
+    end: str | None
+    duration: int = Field(ge=0)
+    shares: list[Share]
+    viewers: Viewers
+
+
+class UsageDocument(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+    stats: Stats | None = Field(None, description="absent with include=sessions")
+    sessions: list[Session] | None = Field(None, description="absent with include=stats")
+    next_cursor: str | None = Field(None, description="absent with include=stats")
+
+
+class ViewerEntry(BaseModel):
+    id: str
+    joined: str
+    left: str | None
+    seconds: int = Field(ge=0)
+    country: str | None
+    region: str | None
+    city: str | None
+
+
+class ViewersDetail(Viewers):
+    list: list[ViewerEntry]
+
+
+class SessionDetail(Session):
+    viewers: ViewersDetail
+
+
+class IngestReply(BaseModel):
+    received: int
+    created: int
+    replaced: int
+
+
+class EventsReply(BaseModel):
+    received: int
+    accepted: int
+    duplicates: int
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("invalid_parameter: a parameter or body field is not acceptable"),
+    401: _error("unauthorized: no key, an unknown key or a revoked key"),
+    403: _error("forbidden: a read key on a write endpoint"),
+    404: _error("not_found"),
+    413: _error("payload_too_large: body over 10 MiB"),
+    429: _error("rate_limited: see Retry-After"),
+    503: _error("unavailable: the database cannot be reached"),
+}
+
+
+def install_openapi(app: FastAPI) -> None:
+    """OpenAPI 3.1 with the body schemas that routes reference by hand."""
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            for model in (SessionBatchBody, SessionBody):
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(schema.pop("$defs", {}))
+                schemas[model.__name__] = schema
+            document["components"]["securitySchemes"] = {
+                "basicKey": {"type": "http", "scheme": "basic"},
+                "bearerKey": {"type": "http", "scheme": "bearer"},
+            }
+            document["security"] = [{"basicKey": []}, {"bearerKey": []}]
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = build  # type: ignore[method-assign]

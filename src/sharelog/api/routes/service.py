@@ -1,0 +1,43 @@
+"""Liveness, readiness and metrics: no key needed."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import PlainTextResponse, Response
+
+from sharelog.api.errors import error_response
+from sharelog.api.responses import json_response
+from sharelog.errors import Unavailable
+
+router = APIRouter(tags=["service"])
+PUBLIC = {"security": []}
+
+
+@router.get("/healthz", operation_id="healthz", openapi_extra=PUBLIC)
+async def healthz() -> Response:
+    """The process is up."""
+    return json_response({"status": "ok"})
+
+
+@router.get("/readyz", operation_id="readyz", openapi_extra=PUBLIC)
+async def readyz(request: Request) -> Response:
+    """200 when the database answers, else 503."""
+    try:
+        await run_in_threadpool(request.app.state.db.ping)
+    except Exception:
+        return error_response(Unavailable("the database does not answer"))
+    return json_response({"status": "ready"})
+
+
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    openapi_extra=PUBLIC,
+    response_class=PlainTextResponse,
+)
+async def metrics(request: Request) -> Response:
+    """Prometheus text format."""
+    return PlainTextResponse(
+        request.app.state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+    )

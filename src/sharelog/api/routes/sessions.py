@@ -1,0 +1,76 @@
+"""GET /ss/api/sessions/{id} and POST /ss/api/sessions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from sharelog.api.auth import reader, writer
+from sharelog.api.bodies import parse_sessions_body
+from sharelog.api.body import read_json
+from sharelog.api.openapi import ERRORS, IngestReply, SessionDetail
+from sharelog.api.responses import json_response
+from sharelog.domain import Principal
+from sharelog.errors import NotFound
+from sharelog.store import usage as usage_store
+from sharelog.store.database import Database
+from sharelog.timestamps import now_us
+
+router = APIRouter(tags=["sessions"])
+
+
+@router.get(
+    "/ss/api/sessions/{session_id}",
+    operation_id="getSession",
+    summary="One session, with its viewers listed",
+    response_model=SessionDetail,
+    responses=ERRORS,
+)
+async def get_session(
+    request: Request,
+    session_id: str = Path(description="The session id."),
+    principal: Principal = Depends(reader),
+) -> Response:
+    db: Database = request.app.state.db
+
+    def load() -> dict[str, object] | None:
+        with db.reading() as conn:
+            return usage_store.get_session(conn, principal.account_id, session_id, now_us())
+
+    session = await run_in_threadpool(load)
+    if session is None:
+        raise NotFound(f"no session {session_id!r} in this account")
+    return json_response(session)
+
+
+@router.post(
+    "/ss/api/sessions",
+    operation_id="postSessions",
+    summary="Record whole sessions (create or replace by id)",
+    response_model=IngestReply,
+    responses=ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "anyOf": [
+                            {"$ref": "#/components/schemas/SessionBatchBody"},
+                            {"$ref": "#/components/schemas/SessionBody"},
+                        ]
+                    }
+                }
+            },
+        }
+    },
+)
+async def post_sessions(request: Request, principal: Principal = Depends(writer)) -> Response:
+    batch = parse_sessions_body(await read_json(request))
+    result = await run_in_threadpool(
+        request.app.state.ingestor.import_sessions, principal.account_id, batch
+    )
+    return json_response(
+        {"received": result.received, "created": result.created, "replaced": result.replaced}
+    )

@@ -1,0 +1,58 @@
+"""GET /ss/api/usage: the usage history, streamed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+
+from sharelog.api.auth import reader
+from sharelog.api.body import read_json
+from sharelog.api.openapi import ERRORS, UsageDocument
+from sharelog.api.streaming import UsageStream, usage_response
+from sharelog.api.usage_request import parse_usage_request
+from sharelog.domain import Principal
+from sharelog.errors import InvalidParameter
+from sharelog.timestamps import now_us
+
+router = APIRouter(tags=["usage"])
+
+
+@router.get(
+    "/ss/api/usage",
+    operation_id="getUsage",
+    summary="Retrieve usage history",
+    response_model=UsageDocument,
+    responses={
+        200: {
+            "content": {
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+            }
+        },
+        **ERRORS,
+    },
+)
+async def get_usage(
+    request: Request,
+    principal: Principal = Depends(reader),
+    from_: str | None = Query(None, alias="from", description="Window start (inclusive)."),
+    to: str | None = Query(None, description="Window end (exclusive); default now."),
+    agent: list[str] | None = Query(None, description="Only these agents (repeatable)."),
+    limit: str | None = Query(None, description="Page size, 1 to 10000."),
+    cursor: str | None = Query(None, description="next_cursor of the previous page."),
+    include: str | None = Query(None, description="Comma list of stats, sessions."),
+    format: str | None = Query(None, description="json (default), ndjson or csv."),
+) -> StreamingResponse:
+    """Summary statistics and the session list of a half-open window ``from <= start < to``."""
+    body = await read_json(request, required=False)
+    if body is not None and not isinstance(body, dict):
+        raise InvalidParameter("body", "must be a JSON object such as {\"from\": ..., \"to\": ...}")
+    usage: dict[str, Any] | None = body
+    parsed = parse_usage_request(request.query_params, request.headers, usage, now_us())
+    stream = await run_in_threadpool(
+        UsageStream, request.app.state.db, principal.account_id, parsed
+    )
+    return usage_response(stream, request.url)

@@ -1,0 +1,130 @@
+"""What a ``GET /ss/api/usage`` asks for, parsed and checked before any query runs."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.datastructures import Headers, QueryParams
+
+from sharelog.api.params import (
+    body_window,
+    choice_list,
+    email_param,
+    int_param,
+    single,
+    timestamp_param,
+)
+from sharelog.domain import UsageQuery
+from sharelog.errors import InvalidParameter
+
+DEFAULT_WINDOW_US = 28 * 86_400 * 1_000_000
+MAX_LIMIT = 10_000
+FORMATS = ("json", "ndjson", "csv")
+INCLUDE = ("stats", "sessions")
+# Cursors are checked, not secret: the tag only proves the server wrote them.
+_CURSOR_TAG_KEY = b"sharelog cursor v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A keyset position in one window: the last session sent, ``(start_us, id)``."""
+
+    from_us: int
+    to_us: int
+    agents: tuple[str, ...]
+    start_us: int
+    session_id: str
+
+    def encode(self) -> str:
+        payload = orjson.dumps(
+            [self.from_us, self.to_us, list(self.agents), self.start_us, self.session_id]
+        )
+        tag = hmac.new(_CURSOR_TAG_KEY, payload, hashlib.sha256).digest()[:12]
+        return base64.urlsafe_b64encode(tag + payload).decode("ascii").rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            tag, payload = raw[:12], raw[12:]
+            expected = hmac.new(_CURSOR_TAG_KEY, payload, hashlib.sha256).digest()[:12]
+            if not hmac.compare_digest(tag, expected):
+                raise ValueError("bad tag")
+            f, t, agents, start, sid = orjson.loads(payload)
+            return cls(int(f), int(t), tuple(str(a) for a in agents), int(start), str(sid))
+        except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+            raise InvalidParameter("cursor", "not a cursor this server made") from None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRequest:
+    query: UsageQuery
+    include: frozenset[str]
+    format: str
+    limit: int | None
+    after: tuple[int, str] | None
+
+
+def _format(params: QueryParams, headers: Headers) -> str:
+    given = single(params, "format")
+    if given is not None:
+        if given not in FORMATS:
+            raise InvalidParameter("format", f"must be one of {', '.join(FORMATS)}, got {given!r}")
+        return given
+    accept = headers.get("accept", "")
+    if "application/x-ndjson" in accept:
+        return "ndjson"
+    if "text/csv" in accept:
+        return "csv"
+    return "json"
+
+
+def parse_usage_request(
+    params: QueryParams, headers: Headers, body: dict[str, Any] | None, now_us: int
+) -> UsageRequest:
+    """Apply the contract's defaults and checks; raise InvalidParameter naming the culprit."""
+    values: dict[str, int | None] = {}
+    for name in ("from", "to"):
+        raw: object = single(params, name)
+        if raw is None:
+            raw = body_window(body, name)
+        values[name] = None if raw is None else timestamp_param(name, raw)
+    agents = tuple(sorted({email_param("agent", a) for a in params.getlist("agent")}))
+
+    limit_text = single(params, "limit")
+    limit = None if limit_text is None else int_param("limit", limit_text, 1, MAX_LIMIT)
+    fmt = _format(params, headers)
+    include_text = single(params, "include")
+    if include_text is not None and fmt != "json":
+        raise InvalidParameter("include", f"does not apply to format={fmt}")
+    include = frozenset(INCLUDE) if include_text is None else choice_list("include", include_text, INCLUDE)
+
+    after = None
+    cursor_text = single(params, "cursor")
+    if cursor_text is not None:
+        cursor = Cursor.decode(cursor_text)
+        for name, mine in (("from", cursor.from_us), ("to", cursor.to_us)):
+            if values[name] is not None and values[name] != mine:
+                raise InvalidParameter(name, "differs from the cursor's window")
+        if params.getlist("agent") and agents != cursor.agents:
+            raise InvalidParameter("agent", "differs from the cursor's agents")
+        values["from"], values["to"], agents = cursor.from_us, cursor.to_us, cursor.agents
+        after = (cursor.start_us, cursor.session_id)
+
+    to_us = values["to"] if values["to"] is not None else now_us
+    from_us = values["from"] if values["from"] is not None else to_us - DEFAULT_WINDOW_US
+    if from_us >= to_us:
+        raise InvalidParameter("from", "must be before to")
+    return UsageRequest(
+        query=UsageQuery(from_us=from_us, to_us=to_us, agents=agents, now_us=now_us),
+        include=include,
+        format=fmt,
+        limit=limit,
+        after=after,
+    )

@@ -1,0 +1,1 @@
+"""The ``sharelog`` command line."""

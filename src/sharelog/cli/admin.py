@@ -1,0 +1,110 @@
+"""``sharelog db``, ``accounts`` and ``keys``: operating a server's database."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+from sqlalchemy.exc import IntegrityError
+
+from sharelog.cli.context import DatabaseOption, console, fail, open_database, print_json
+from sharelog.domain import Scope
+from sharelog.store import accounts as account_store
+from sharelog.store import migrate
+from sharelog.timestamps import format_timestamp, now_us
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Accounts (companies).", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: str | None = DatabaseOption) -> None:
+    """Apply pending migrations."""
+    db = open_database(database_url, upgrade=False)
+    migrate.upgrade(db.engine)
+    console.print(f"database at revision {migrate.current_revision(db.engine)}")
+
+
+@accounts_app.command("create")
+def accounts_create(
+    name: str = typer.Argument(..., help="The account's unique name."),
+    json_output: bool = typer.Option(False, "--json", help="Print {id, name} as JSON."),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Create an account."""
+    if not name.strip() or len(name) > 200:
+        fail("the account name must be 1 to 200 characters")
+    db = open_database(database_url)
+    try:
+        with db.writing() as conn:
+            account = account_store.create_account(conn, name, now_us())
+    except IntegrityError:
+        fail(f"an account named {name!r} exists already")
+    if json_output:
+        print_json({"id": account.id, "name": account.name})
+    else:
+        console.print(f"created account {account.name!r} (id {account.id})")
+
+
+@keys_app.command("create")
+def keys_create(
+    account: str = typer.Option(..., "--account", help="Account name or id."),
+    scope: Scope = typer.Option(..., "--scope", help="read (every GET) or write (also ingest)."),
+    json_output: bool = typer.Option(False, "--json", help="Print {key, scope, account} as JSON."),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Create an API key and print it: the only time it is shown."""
+    db = open_database(database_url)
+    with db.writing() as conn:
+        try:
+            found = account_store.find_account(conn, account)
+        except account_store.AccountNotFound:
+            fail(f"no account {account!r}")
+        key = account_store.create_key(conn, found.id, scope, now_us())
+    if json_output:
+        print_json({"key": key, "scope": scope.value, "account": found.id})
+    else:
+        console.print(f"{scope.value} key for account {found.name!r}, shown once:")
+        console.print(key, highlight=False)
+
+
+@keys_app.command("list")
+def keys_list(
+    account: str | None = typer.Option(None, "--account", help="Only this account's keys."),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """List keys by display prefix, scope, account, created and revoked times."""
+    db = open_database(database_url)
+    with db.reading() as conn:
+        account_id = None
+        if account is not None:
+            try:
+                account_id = account_store.find_account(conn, account).id
+            except account_store.AccountNotFound:
+                fail(f"no account {account!r}")
+        keys = account_store.list_keys(conn, account_id)
+    table = Table("prefix", "scope", "account", "created", "revoked")
+    for k in keys:
+        table.add_row(
+            k.prefix,
+            k.scope.value,
+            f"{k.account_name} ({k.account_id})",
+            format_timestamp(k.created_us),
+            "" if k.revoked_us is None else format_timestamp(k.revoked_us),
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_or_prefix: str = typer.Argument(..., help="The whole key or its 12-character prefix."),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Revoke a key; it stops working at once."""
+    db = open_database(database_url)
+    with db.writing() as conn:
+        try:
+            info = account_store.revoke_key(conn, key_or_prefix, now_us())
+        except account_store.KeyNotFound:
+            fail(f"no single key matches {key_or_prefix!r}")
+    console.print(f"revoked {info.prefix} ({info.scope.value}, account {info.account_name!r})")

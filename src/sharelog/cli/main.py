@@ -1,0 +1,88 @@
+"""The ``sharelog`` program: one Typer app, each group in its own module."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+import uvicorn
+
+from sharelog.cli.admin import accounts_app, db_app, keys_app
+from sharelog.cli.context import DatabaseOption, console, fail, open_database, settings
+from sharelog.cli.demo import demo_session_count, fill_demo, read_key
+from sharelog.cli.usage import usage_command
+from sharelog.geo import GeoError, open_locator
+
+app = typer.Typer(
+    name="sharelog",
+    help="Usage history for screen-sharing sessions: server, admin and client.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_app, name="db")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(keys_app, name="keys")
+app.command("usage")(usage_command)
+
+DEMO_SESSIONS = 2000
+
+
+def print_welcome(url: str, key: str) -> None:
+    console.print(f"\n[bold]sharelog[/bold] is serving on [link={url}]{url}[/link]")
+    console.print(f"demo read key (shown once): [bold]{key}[/bold]", highlight=False)
+    console.print("try:", highlight=False)
+    console.print(f'  curl -H "Authorization: Basic {key}" "{url}/ss/api/usage"\n', highlight=False)
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, "--host", help="Listen address [default: 127.0.0.1]."),
+    port: int | None = typer.Option(None, "--port", help="Listen port [default: 8000]."),
+    workers: int | None = typer.Option(None, "--workers", help="Worker processes [default: 1]."),
+    database_url: str | None = DatabaseOption,
+    demo: bool = typer.Option(
+        False, "--demo", help="Fill the demo account if it is empty and print a read key."
+    ),
+) -> None:
+    """Apply pending migrations, then serve the API."""
+    config = settings(database_url=database_url, host=host, port=port, workers=workers)
+    try:
+        open_locator(config.geoip_db)
+    except GeoError as exc:
+        fail(str(exc))
+    db = open_database(config.database_url)
+    if demo:
+        if demo_session_count(db) == 0:
+            key = fill_demo(db, DEMO_SESSIONS)
+        else:
+            key = read_key(db)
+        print_welcome(f"http://{config.host}:{config.port}", key)
+    db.dispose()
+    # Workers rebuild the settings from the environment: hand them the flags that way.
+    os.environ["SHARELOG_DATABASE_URL"] = config.database_url
+    uvicorn.run(
+        "sharelog.api.app:create_app",
+        factory=True,
+        host=config.host,
+        port=config.port,
+        workers=config.workers,
+        log_level=config.log_level,
+        proxy_headers=False,
+    )
+
+
+@app.command("demo")
+def demo_command(
+    sessions: int = typer.Option(DEMO_SESSIONS, "--sessions", min=1, help="How many sessions."),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Fill a `demo` account with realistic generated sessions and print a read key."""
+    db = open_database(database_url)
+    key = fill_demo(db, sessions)
+    console.print(f"demo account filled with {sessions} sessions; read key (shown once):")
+    console.print(key, highlight=False)
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,84 @@
+"""One settings object, read once from ``SHARELOG_*`` variables and flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+DEFAULT_DATABASE_URL = "sqlite:///sharelog.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, with its default; each is ``SHARELOG_<NAME>`` in the environment."""
+
+    database_url: str = field(
+        default=DEFAULT_DATABASE_URL,
+        metadata={"help": "Database URL: sqlite:///FILE or postgresql://..."},
+    )
+    read_database_url: str = field(
+        default="",
+        metadata={"help": "Optional read replica used by every GET request (PostgreSQL)."},
+    )
+    host: str = field(default="127.0.0.1", metadata={"help": "Address `serve` listens on."})
+    port: int = field(default=8000, metadata={"help": "Port `serve` listens on."})
+    workers: int = field(default=1, metadata={"help": "Worker processes for `serve`."})
+    max_body_bytes: int = field(
+        default=10 * 1024 * 1024,
+        metadata={"help": "Largest request body accepted (413 above)."},
+    )
+    sqlite_busy_timeout_ms: int = field(
+        default=10_000,
+        metadata={"help": "How long a SQLite writer waits for another process's lock."},
+    )
+    pool_size: int = field(
+        default=5, metadata={"help": "Connections kept open per process (PostgreSQL)."}
+    )
+    geoip_db: str = field(
+        default="",
+        metadata={"help": "Path of a city-level MMDB file; empty uses the built-in country data."},
+    )
+    store_ip: str = field(
+        default="none",
+        metadata={"help": "What is kept of a viewer's IP: none, truncated or full."},
+    )
+    rate_limit: int = field(
+        default=0, metadata={"help": "Requests per minute per API key; 0 turns it off."}
+    )
+    log_level: str = field(default="info", metadata={"help": "Log level of the server."})
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """Defaults, then ``SHARELOG_*`` variables, then the non-None ``overrides`` (flags)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"SHARELOG_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, raw, f.default)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _coerce(name: str, raw: str, default: object) -> object:
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"SHARELOG_{name.upper()} must be an integer, got {raw!r}") from None
+    return raw
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(variable, default, help) of every setting, for the README and `--help`."""
+    return [
+        (f"SHARELOG_{f.name.upper()}", str(f.default), f.metadata.get("help", ""))
+        for f in fields(Settings)
+    ]

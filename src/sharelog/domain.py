@@ -1,0 +1,107 @@
+"""Plain types that travel between the HTTP layer and the store.
+
+They import nothing from either: a route parses a request into these, the
+store reads and writes them. Instants are integer microseconds (see
+``sharelog.timestamps``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+SHARE_TYPES = ("screen", "window", "tab", "other")
+
+
+class Scope(StrEnum):
+    """What an API key may do: ``read`` every GET, ``write`` also ingest."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller: an account, through one of its keys."""
+
+    account_id: int
+    scope: Scope
+    key_prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """What is kept in clear of an API key."""
+
+    prefix: str
+    scope: Scope
+    account_id: int
+    account_name: str
+    created_us: int
+    revoked_us: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+
+    @property
+    def known(self) -> bool:
+        return not (self.country is None and self.region is None and self.city is None)
+
+
+UNKNOWN = Location()
+
+
+@dataclass(frozen=True, slots=True)
+class ShareIn:
+    at_us: int
+    type: str
+    title: str = ""
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ViewerIn:
+    id: str
+    joined_us: int
+    left_us: int | None = None
+    ip: str | None = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionIn:
+    """One whole session, as imported by ``POST /ss/api/sessions``."""
+
+    id: str
+    agent: str
+    start_us: int
+    end_us: int | None = None
+    shares: list[ShareIn] = field(default_factory=list)
+    viewers: list[ViewerIn] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageQuery:
+    """What ``GET /ss/api/usage`` asks: a half-open window and optional agents."""
+
+    from_us: int
+    to_us: int
+    agents: tuple[str, ...] = ()
+    now_us: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    received: int
+    created: int
+    replaced: int

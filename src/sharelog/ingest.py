@@ -1,0 +1,41 @@
+"""Ingestion: geolocate what arrives, apply the IP policy, write it in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sharelog.domain import UNKNOWN, IngestResult, SessionIn, ViewerIn
+from sharelog.geo import Locator, reduce_ip
+from sharelog.store import sessions as session_store
+from sharelog.store.database import Database
+from sharelog.timestamps import now_us
+
+
+class Ingestor:
+    def __init__(self, db: Database, locator: Locator, store_ip: str = "none") -> None:
+        self.db = db
+        self.locator = locator
+        self.store_ip = store_ip
+
+    def locate_viewers(self, viewers: list[ViewerIn]) -> list[ViewerIn]:
+        """An explicit location wins; else the IP's (perhaps unknown); else none at all.
+
+        All addresses of a batch are looked up in one call.
+        """
+        wanted = [v.ip for v in viewers if v.location is None and v.ip is not None]
+        found = iter(self.locator.lookup_many(wanted)) if wanted else iter(())
+        result = []
+        for v in viewers:
+            location = v.location
+            if location is None and v.ip is not None:
+                location = next(found, UNKNOWN)
+            ip = reduce_ip(v.ip, self.store_ip) if v.ip is not None else None
+            result.append(replace(v, location=location, ip=ip))
+        return result
+
+    def import_sessions(self, account_id: int, batch: list[SessionIn]) -> IngestResult:
+        viewers = [v for s in batch for v in s.viewers]
+        located = iter(self.locate_viewers(viewers))
+        batch = [replace(s, viewers=[next(located) for _ in s.viewers]) for s in batch]
+        with self.db.writing() as conn:
+            return session_store.import_sessions(conn, account_id, batch, now_us())

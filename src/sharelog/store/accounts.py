@@ -1,0 +1,126 @@
+"""Accounts and their API keys. Keys are kept only as SHA-256 hashes.
+
+A key is ``slk_`` and 32 base62 characters (about 190 bits), so a fast hash is
+enough: there is nothing to brute-force. The first 12 characters are the
+display prefix, the only part kept in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+
+from sqlalchemy import Connection, select, update
+
+from sharelog.domain import Account, KeyInfo, Principal, Scope
+from sharelog.store.schema import accounts, api_keys
+
+KEY_PREFIX = "slk_"
+DISPLAY_PREFIX_LENGTH = 12
+_ALPHABET = string.ascii_letters + string.digits
+
+
+class AccountNotFound(LookupError):
+    """No account has that name or id."""
+
+
+class KeyNotFound(LookupError):
+    """No key has that value or display prefix."""
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def new_key() -> str:
+    return KEY_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(32))
+
+
+def create_account(conn: Connection, name: str, now_us: int) -> Account:
+    new_id = conn.execute(
+        accounts.insert().values(name=name, created_us=now_us).returning(accounts.c.id)
+    ).scalar_one()
+    return Account(id=int(new_id), name=name)
+
+
+def find_account(conn: Connection, name_or_id: str) -> Account:
+    """The account with that name, else with that numeric id."""
+    row = conn.execute(select(accounts.c.id, accounts.c.name).where(accounts.c.name == name_or_id)).first()
+    if row is None and name_or_id.isdigit():
+        row = conn.execute(
+            select(accounts.c.id, accounts.c.name).where(accounts.c.id == int(name_or_id))
+        ).first()
+    if row is None:
+        raise AccountNotFound(name_or_id)
+    return Account(id=int(row.id), name=row.name)
+
+
+def create_key(conn: Connection, account_id: int, scope: Scope, now_us: int) -> str:
+    """Store a new key's hash and return the key itself: the only time it is seen."""
+    key = new_key()
+    conn.execute(
+        api_keys.insert().values(
+            account_id=account_id,
+            prefix=key[:DISPLAY_PREFIX_LENGTH],
+            key_hash=hash_key(key),
+            scope=scope.value,
+            created_us=now_us,
+        )
+    )
+    return key
+
+
+def authenticate(conn: Connection, key: str) -> Principal | None:
+    """The principal of a live key, or None for an unknown or revoked one."""
+    digest = hash_key(key)
+    row = conn.execute(
+        select(api_keys.c.account_id, api_keys.c.scope, api_keys.c.prefix, api_keys.c.key_hash)
+        .where(api_keys.c.key_hash == digest)
+        .where(api_keys.c.revoked_us.is_(None))
+    ).first()
+    # The index found the row; compare in constant time all the same.
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
+        return None
+    return Principal(account_id=int(row.account_id), scope=Scope(row.scope), key_prefix=row.prefix)
+
+
+def list_keys(conn: Connection, account_id: int | None = None) -> list[KeyInfo]:
+    query = (
+        select(api_keys, accounts.c.name.label("account_name"))
+        .join(accounts, accounts.c.id == api_keys.c.account_id)
+        .order_by(api_keys.c.account_id, api_keys.c.created_us, api_keys.c.prefix)
+    )
+    if account_id is not None:
+        query = query.where(api_keys.c.account_id == account_id)
+    return [
+        KeyInfo(
+            prefix=row.prefix,
+            scope=Scope(row.scope),
+            account_id=int(row.account_id),
+            account_name=row.account_name,
+            created_us=int(row.created_us),
+            revoked_us=None if row.revoked_us is None else int(row.revoked_us),
+        )
+        for row in conn.execute(query)
+    ]
+
+
+def revoke_key(conn: Connection, key_or_prefix: str, now_us: int) -> KeyInfo:
+    """Revoke a key named whole or by its display prefix; revoking twice keeps the first time."""
+    if len(key_or_prefix) > DISPLAY_PREFIX_LENGTH:
+        condition = api_keys.c.key_hash == hash_key(key_or_prefix)
+    else:
+        condition = api_keys.c.prefix == key_or_prefix
+    rows = conn.execute(select(api_keys.c.account_id, api_keys.c.prefix).where(condition)).all()
+    if len(rows) != 1:
+        raise KeyNotFound(key_or_prefix)
+    account_id, prefix = int(rows[0].account_id), rows[0].prefix
+    conn.execute(
+        update(api_keys)
+        .where(api_keys.c.account_id == account_id, api_keys.c.prefix == prefix)
+        .where(api_keys.c.revoked_us.is_(None))
+        .values(revoked_us=now_us)
+    )
+    return next(k for k in list_keys(conn, account_id) if k.prefix == prefix)

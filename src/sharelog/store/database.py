@@ -1,0 +1,129 @@
+"""Engines and transactions: the one place that knows SQLite from PostgreSQL.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` (a commit is on disk before
+we acknowledge it), foreign keys on, and a busy timeout. Its writers are
+serialised twice: a lock in this process (one writer at a time, as Datasette
+does) and ``BEGIN IMMEDIATE`` against other processes. Reads run in parallel,
+each in its own snapshot.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.engine import URL
+
+
+def normalise_url(url: str) -> URL:
+    """``postgresql://`` selects psycopg 3; a bare path is taken as a SQLite file."""
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def make_engine(url: str, *, pool_size: int = 5, busy_timeout_ms: int = 10_000) -> Engine:
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, busy_timeout_ms)
+    return create_engine(
+        parsed,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+        pool_size=8,
+        max_overflow=16,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("sharelog_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+class Database:
+    """A primary engine for writes and an optional replica engine for reads."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        read_url: str = "",
+        pool_size: int = 5,
+        busy_timeout_ms: int = 10_000,
+    ) -> None:
+        self.url = url
+        self.engine = make_engine(url, pool_size=pool_size, busy_timeout_ms=busy_timeout_ms)
+        self.read_engine = (
+            make_engine(read_url, pool_size=pool_size, busy_timeout_ms=busy_timeout_ms)
+            if read_url
+            else self.engine
+        )
+        self.backend = self.engine.dialect.name
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.Lock() if self.backend == "sqlite" else nullcontext()
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.backend == "sqlite"
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A write transaction, committed (durably) when the block exits without error."""
+        with self._write_lock, self.engine.connect() as conn:
+            conn.execution_options(sharelog_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def reading(self, *, primary: bool = False) -> Iterator[Connection]:
+        """A read transaction: one consistent snapshot for the whole block."""
+        engine = self.engine if primary else self.read_engine
+        with engine.connect() as conn, conn.begin():
+            yield conn
+
+    def ping(self) -> None:
+        """Raise unless the database answers."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        if self.read_engine is not self.engine:
+            with self.read_engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()

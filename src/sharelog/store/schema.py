@@ -1,0 +1,136 @@
+"""The tables, in SQLAlchemy Core. The Alembic migrations create exactly these.
+
+Every tenant table's primary key and every index start with ``account_id``, so
+that one account's rows sit together and the schema can be distributed by it
+unchanged. Instants are BIGINT microseconds since the epoch (``*_us``): exact,
+and identical on SQLite and PostgreSQL.
+
+Sessions are kept in a merged form that events can update in any order: the
+start with the key that won it (``start_key``), each viewer's earliest and
+latest join and latest leave. See ``sharelog.store.merge``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# Ids and emails sort by code point on both backends (PostgreSQL's default
+# collation would not), so ordering by id is the same everywhere.
+Key = String(128).with_variant(String(128, collation="C"), "postgresql")
+Email = String(254).with_variant(String(254, collation="C"), "postgresql")
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+# Looked up by hash before the account is known, so the hash is unique on its own;
+# a small table, a reference table when distributed.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("account_id", Integer, primary_key=True),
+    Column("prefix", String(12), primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("scope", String(8), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("revoked_us", BigInteger, nullable=True),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("account_id", Integer, primary_key=True),
+    Column("email", Email, primary_key=True),
+    Column("first_seen_us", BigInteger, nullable=False),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("account_id", Integer, primary_key=True),
+    Column("id", Key, primary_key=True),
+    # Null until a session.started has arrived: such a session is not in usage.
+    Column("agent", Email, nullable=True),
+    Column("start_us", BigInteger, nullable=True),
+    # The event id that set the start; "" for an import, which wins ties.
+    Column("start_key", Key, nullable=True),
+    Column("end_us", BigInteger, nullable=True),
+    Column("updated_us", BigInteger, nullable=False),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
+    Index("ix_sessions_account_start", "account_id", "start_us", "id"),
+    Index("ix_sessions_account_agent_start", "account_id", "agent", "start_us"),
+)
+
+shares = Table(
+    "shares",
+    metadata,
+    Column("account_id", Integer, primary_key=True),
+    Column("session_id", Key, primary_key=True),
+    # Imported shares: their array index and event_id "". Shares from events:
+    # seq EVENT_SHARE_SEQ and their event id. Ordered by (at_us, seq, event_id).
+    Column("seq", Integer, primary_key=True),
+    Column("event_id", Key, primary_key=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("type", String(8), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("url", Text, nullable=True),
+    ForeignKeyConstraint(
+        ["account_id", "session_id"], ["sessions.account_id", "sessions.id"], ondelete="CASCADE"
+    ),
+)
+
+EVENT_SHARE_SEQ = 1_000_000
+
+viewers = Table(
+    "viewers",
+    metadata,
+    Column("account_id", Integer, primary_key=True),
+    Column("session_id", Key, primary_key=True),
+    Column("id", Key, primary_key=True),
+    # Earliest join; null while only a viewer.left has arrived (not counted).
+    Column("joined_us", BigInteger, nullable=True),
+    Column("last_join_us", BigInteger, nullable=True),
+    Column("last_leave_us", BigInteger, nullable=True),
+    # Derived: last_leave_us when not before last_join_us, else null.
+    Column("left_us", BigInteger, nullable=True),
+    Column("country", String(2), nullable=True),
+    Column("region", Text, nullable=True),
+    Column("city", Text, nullable=True),
+    # Which join gave the location: its instant and event id ("" for an import).
+    Column("loc_at_us", BigInteger, nullable=True),
+    Column("loc_key", Key, nullable=True),
+    Column("ip", String(45), nullable=True),
+    ForeignKeyConstraint(
+        ["account_id", "session_id"], ["sessions.account_id", "sessions.id"], ondelete="CASCADE"
+    ),
+)
+
+# Ids of accepted events, kept for idempotency even when an import has since
+# replaced the session they belonged to.
+event_ids = Table(
+    "event_ids",
+    metadata,
+    Column("account_id", Integer, primary_key=True),
+    Column("id", Key, primary_key=True),
+    Column("session_id", Key, nullable=False),
+    Column("received_us", BigInteger, nullable=False),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
+)

@@ -1,0 +1,264 @@
+"""Reading usage history: stats by SQL aggregation, sessions in bounded chunks.
+
+Nothing here loads a whole window into memory: ``session_chunks`` walks the
+window by keyset on ``(start_us, id)`` (the ``ix_sessions_account_start``
+index), and fetches the shares and viewer locations of one chunk at a time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, Connection, and_, case, func, literal, or_, select
+
+from sharelog.domain import UsageQuery
+from sharelog.store.schema import sessions, shares, viewers
+from sharelog.store.sessions import chunked
+from sharelog.timestamps import US_PER_SECOND, format_timestamp
+
+SESSION_CHUNK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    meetings: int
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    total: Figures
+    per_agent: dict[str, Figures]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "total": {"meetings": self.total.meetings, "seconds": self.total.seconds},
+            "per_agent": {
+                agent: {"meetings": f.meetings, "seconds": f.seconds}
+                for agent, f in self.per_agent.items()
+            },
+        }
+
+
+def duration_seconds(now_us: int) -> ColumnElement[Any]:
+    """floor(end - start) in whole seconds, never negative; ongoing sessions run to now."""
+    end = func.coalesce(sessions.c.end_us, literal(now_us, BigInteger))
+    diff = end - sessions.c.start_us
+    return case((diff < 0, 0), else_=diff) // US_PER_SECOND
+
+
+def in_window(query: UsageQuery) -> list[ColumnElement[bool]]:
+    """The half-open window ``from <= start < to``, and the agent filter."""
+    conditions = [
+        sessions.c.start_us >= query.from_us,
+        sessions.c.start_us < query.to_us,
+    ]
+    if query.agents:
+        conditions.append(sessions.c.agent.in_(query.agents))
+    return conditions
+
+
+def usage_stats(conn: Connection, account_id: int, query: UsageQuery) -> Stats:
+    rows = conn.execute(
+        select(
+            sessions.c.agent,
+            func.count().label("meetings"),
+            func.sum(duration_seconds(query.now_us)).label("seconds"),
+        )
+        .where(sessions.c.account_id == account_id, *in_window(query))
+        .group_by(sessions.c.agent)
+        .order_by(sessions.c.agent)
+    ).all()
+    per_agent = {row.agent: Figures(int(row.meetings), int(row.seconds or 0)) for row in rows}
+    total = Figures(
+        sum(f.meetings for f in per_agent.values()), sum(f.seconds for f in per_agent.values())
+    )
+    return Stats(total=total, per_agent=per_agent)
+
+
+def _after(position: tuple[int, str] | None) -> list[ColumnElement[bool]]:
+    """Keyset condition: strictly after ``(start_us, id)`` in the sessions' order."""
+    if position is None:
+        return []
+    start_us, last_id = position
+    # The plain range on start_us lets the index bound the scan; the OR finishes the job.
+    return [
+        sessions.c.start_us >= start_us,
+        or_(sessions.c.start_us > start_us, and_(sessions.c.id > last_id)),
+    ]
+
+
+def page_end(
+    conn: Connection,
+    account_id: int,
+    query: UsageQuery,
+    after: tuple[int, str] | None,
+    limit: int,
+) -> tuple[int, str] | None:
+    """The position of a page's last session when more sessions follow it, else None."""
+    rows = conn.execute(
+        select(sessions.c.start_us, sessions.c.id)
+        .where(sessions.c.account_id == account_id, *in_window(query), *_after(after))
+        .order_by(sessions.c.start_us, sessions.c.id)
+        .offset(limit - 1)
+        .limit(2)
+    ).all()
+    if len(rows) < 2:
+        return None
+    return (int(rows[0].start_us), rows[0].id)
+
+
+def session_chunks(
+    conn: Connection,
+    account_id: int,
+    query: UsageQuery,
+    *,
+    after: tuple[int, str] | None = None,
+    limit: int | None = None,
+    chunk_size: int = SESSION_CHUNK,
+) -> Iterator[list[dict[str, Any]]]:
+    """The window's sessions as contract-shaped dicts, in order, a chunk at a time.
+
+    ``after`` is a keyset position ``(start_us, id)``: only sessions after it.
+    """
+    remaining = limit
+    position = after
+    while remaining is None or remaining > 0:
+        size = chunk_size if remaining is None else min(chunk_size, remaining)
+        conditions = [sessions.c.account_id == account_id, *in_window(query), *_after(position)]
+        rows = conn.execute(
+            select(
+                sessions.c.id,
+                sessions.c.agent,
+                sessions.c.start_us,
+                sessions.c.end_us,
+            )
+            .where(*conditions)
+            .order_by(sessions.c.start_us, sessions.c.id)
+            .limit(size)
+        ).all()
+        if not rows:
+            return
+        yield build_sessions(conn, account_id, rows, query.now_us)
+        if len(rows) < size:
+            return
+        position = (rows[-1].start_us, rows[-1].id)
+        if remaining is not None:
+            remaining -= len(rows)
+
+
+def build_sessions(
+    conn: Connection, account_id: int, rows: list[Any], now_us: int
+) -> list[dict[str, Any]]:
+    ids = [row.id for row in rows]
+    share_log = _shares_of(conn, account_id, ids)
+    locations = _locations_of(conn, account_id, ids)
+    result = []
+    for row in rows:
+        start_us, end_us = row.start_us, row.end_us
+        groups = locations.get(row.id, [])
+        result.append(
+            {
+                "id": row.id,
+                "agent": row.agent,
+                "start": format_timestamp(start_us),
+                "end": None if end_us is None else format_timestamp(end_us),
+                "duration": max(0, (now_us if end_us is None else end_us) - start_us)
+                // US_PER_SECOND,
+                "shares": share_log.get(row.id, []),
+                "viewers": {"count": sum(g["count"] for g in groups), "locations": groups},
+            }
+        )
+    return result
+
+
+def _shares_of(conn: Connection, account_id: int, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    by_session: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for part in chunked(ids):
+        for sid, at_us, kind, title, url in conn.execute(
+            select(shares.c.session_id, shares.c.at_us, shares.c.type, shares.c.title, shares.c.url)
+            .where(shares.c.account_id == account_id, shares.c.session_id.in_(part))
+            .order_by(shares.c.session_id, shares.c.at_us, shares.c.seq, shares.c.event_id)
+        ):
+            by_session[sid].append(
+                {"at": format_timestamp(at_us), "type": kind, "title": title, "url": url}
+            )
+    return by_session
+
+
+def location_sort_key(group: dict[str, Any]) -> tuple[Any, ...]:
+    """Count descending, then country, region, city ascending by code point, nulls last."""
+    return (
+        -group["count"],
+        *((value is None, value or "") for value in (group["country"], group["region"], group["city"])),
+    )
+
+
+def _locations_of(
+    conn: Connection, account_id: int, ids: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    by_session: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for part in chunked(ids):
+        for sid, country, region, city, count in conn.execute(
+            select(
+                viewers.c.session_id,
+                viewers.c.country,
+                viewers.c.region,
+                viewers.c.city,
+                func.count(),
+            )
+            .where(
+                viewers.c.account_id == account_id,
+                viewers.c.session_id.in_(part),
+                viewers.c.joined_us.is_not(None),
+            )
+            .group_by(viewers.c.session_id, viewers.c.country, viewers.c.region, viewers.c.city)
+        ):
+            by_session[sid].append(
+                {"country": country, "region": region, "city": city, "count": int(count)}
+            )
+    for groups in by_session.values():
+        groups.sort(key=location_sort_key)
+    return by_session
+
+
+def get_session(
+    conn: Connection, account_id: int, session_id: str, now_us: int
+) -> dict[str, Any] | None:
+    """One started session with ``viewers.list``, or None."""
+    row = conn.execute(
+        select(sessions.c.id, sessions.c.agent, sessions.c.start_us, sessions.c.end_us).where(
+            sessions.c.account_id == account_id,
+            sessions.c.id == session_id,
+            sessions.c.start_us.is_not(None),
+        )
+    ).first()
+    if row is None:
+        return None
+    [session] = build_sessions(conn, account_id, [row], now_us)
+    runs_to = now_us if row.end_us is None else row.end_us
+    session["viewers"]["list"] = [
+        {
+            "id": v.id,
+            "joined": format_timestamp(v.joined_us),
+            "left": None if v.left_us is None else format_timestamp(v.left_us),
+            "seconds": max(0, (runs_to if v.left_us is None else v.left_us) - v.joined_us)
+            // US_PER_SECOND,
+            "country": v.country,
+            "region": v.region,
+            "city": v.city,
+        }
+        for v in conn.execute(
+            select(viewers)
+            .where(
+                viewers.c.account_id == account_id,
+                viewers.c.session_id == session_id,
+                viewers.c.joined_us.is_not(None),
+            )
+            .order_by(viewers.c.joined_us, viewers.c.id)
+        )
+    ]
+    return session

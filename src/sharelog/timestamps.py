@@ -1,0 +1,154 @@
+"""Instants as integer microseconds since the Unix epoch, UTC.
+
+Every instant sharelog keeps is an ``int`` of microseconds: exact, the same on
+SQLite and PostgreSQL, cheap to compare and to subtract. This module is the one
+place that turns text into such an instant and back.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+US_PER_SECOND = 1_000_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The instants datetime (and so RFC 3339 output) can represent: years 1 to 9999.
+MIN_US = -62_135_596_800 * US_PER_SECOND
+MAX_US = 253_402_300_800 * US_PER_SECOND - 1
+
+_DATE_TIME = re.compile(
+    r"""
+    (?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})
+    (?:
+        [Tt\ ]
+        (?P<hour>\d{2}):(?P<minute>\d{2})
+        (?::(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?
+        (?:
+            (?P<utc>[Zz])
+            | (?P<sign>[+\-\ ])(?P<off_hour>\d{2}):?(?P<off_minute>\d{2})
+        )?
+    )?
+    """,
+    re.VERBOSE,
+)
+_EPOCH_SECONDS = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+class TimestampError(ValueError):
+    """The text is not one of the accepted timestamp spellings."""
+
+
+def now_us() -> int:
+    """The current instant."""
+    return time.time_ns() // 1000
+
+
+def parse_timestamp(value: object) -> int:
+    """Read any accepted spelling of an instant; raise :class:`TimestampError` otherwise.
+
+    Accepts RFC 3339 / ISO 8601 date-times (with ``Z``, an offset, or none for
+    UTC), a date alone (midnight UTC), and Unix seconds, integer or decimal, as a
+    string or (from JSON) a number. A space where an offset's ``+`` belongs is read
+    as ``+``: it is what an unencoded ``+`` becomes in a query string.
+    """
+    if isinstance(value, bool):
+        raise TimestampError(f"not a timestamp: {value!r}")
+    if isinstance(value, int):
+        return _checked(value * US_PER_SECOND, value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TimestampError(f"not a timestamp: {value!r}")
+        return _from_decimal_seconds(repr(value), value)
+    if not isinstance(value, str):
+        raise TimestampError(f"not a timestamp: {value!r}")
+    text = value
+    if _EPOCH_SECONDS.fullmatch(text):
+        return _from_decimal_seconds(text, value)
+    match = _DATE_TIME.fullmatch(text)
+    if match is None:
+        raise TimestampError(f"not a timestamp: {value!r}")
+    return _from_match(match, value)
+
+
+def _from_decimal_seconds(text: str, original: object) -> int:
+    try:
+        seconds = Decimal(text)
+    except InvalidOperation:
+        raise TimestampError(f"not a timestamp: {original!r}") from None
+    # Finer than a microsecond is truncated toward the past.
+    return _checked(math.floor(seconds * US_PER_SECOND), original)
+
+
+def _from_match(match: re.Match[str], original: object) -> int:
+    g = match.groupdict()
+    fraction = (g["fraction"] or "")[:6].ljust(6, "0")
+    try:
+        moment = datetime(
+            int(g["year"]),
+            int(g["month"]),
+            int(g["day"]),
+            int(g["hour"] or 0),
+            int(g["minute"] or 0),
+            int(g["second"] or 0),
+            int(fraction),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        raise TimestampError(f"not a timestamp: {original!r}") from None
+    offset_us = 0
+    if g["sign"] is not None:
+        off_hour, off_minute = int(g["off_hour"]), int(g["off_minute"])
+        if off_hour > 23 or off_minute > 59:
+            raise TimestampError(f"not a timestamp: {original!r}")
+        offset_us = (off_hour * 3600 + off_minute * 60) * US_PER_SECOND
+        if g["sign"] == "-":
+            offset_us = -offset_us
+    delta = moment - EPOCH
+    us = (delta.days * 86_400 + delta.seconds) * US_PER_SECOND + delta.microseconds
+    return _checked(us - offset_us, original)
+
+
+def _checked(us: int, original: object) -> int:
+    if not MIN_US <= us <= MAX_US:
+        raise TimestampError(f"not a timestamp (out of range): {original!r}")
+    return us
+
+
+_DAY_PREFIX: dict[int, str] = {}
+
+
+def format_timestamp(us: int) -> str:
+    """RFC 3339 in UTC with ``Z`` and whole seconds (the fraction truncated)."""
+    # Written for the hot read path: a response formats millions of instants,
+    # and caching the date part makes this ~5x faster than datetime.strftime.
+    seconds = us // US_PER_SECOND
+    day, second_of_day = divmod(seconds, 86_400)
+    prefix = _DAY_PREFIX.get(day)
+    if prefix is None:
+        prefix = (EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
+        if len(_DAY_PREFIX) < 100_000:
+            _DAY_PREFIX[day] = prefix
+    hour, rest = divmod(second_of_day, 3600)
+    minute, second = divmod(rest, 60)
+    return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}Z"
+
+
+def to_datetime(us: int) -> datetime:
+    """The instant as an aware UTC datetime."""
+    return EPOCH + timedelta(microseconds=us)
+
+
+def from_datetime(moment: datetime) -> int:
+    """An aware datetime (naive ones are taken as UTC) as microseconds."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * US_PER_SECOND + delta.microseconds
+
+
+def whole_seconds(start_us: int, end_us: int) -> int:
+    """``floor(end - start)`` in seconds, never negative."""
+    return max(0, end_us - start_us) // US_PER_SECOND
