@@ -50,9 +50,7 @@ class Settings:
     log_level: str = field(default="info", metadata={"help": "Log level of the server."})
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Defaults, then ``SHARELOG_*`` variables, then the non-None ``overrides`` (flags)."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}

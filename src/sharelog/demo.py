@@ -13,11 +13,50 @@ from collections.abc import Iterator
 from sharelog.domain import Location, SessionIn, ShareIn, ViewerIn
 from sharelog.timestamps import US_PER_SECOND
 
-FIRST = (
-    "alice bob carmen dmitri emma farah gunnar hana ivan jon kari liam maria noor olafur "
-    "priya quinn rosa sven tomas uma vera will xiao yusuf zoe anna bjorn chloe diego"
-).split()
-LAST = "smith jonsson garcia ivanova khan lee muller rossi silva tanaka".split()
+FIRST = [
+    "alice",
+    "bob",
+    "carmen",
+    "dmitri",
+    "emma",
+    "farah",
+    "gunnar",
+    "hana",
+    "ivan",
+    "jon",
+    "kari",
+    "liam",
+    "maria",
+    "noor",
+    "olafur",
+    "priya",
+    "quinn",
+    "rosa",
+    "sven",
+    "tomas",
+    "uma",
+    "vera",
+    "will",
+    "xiao",
+    "yusuf",
+    "zoe",
+    "anna",
+    "bjorn",
+    "chloe",
+    "diego",
+]
+LAST = [
+    "smith",
+    "jonsson",
+    "garcia",
+    "ivanova",
+    "khan",
+    "lee",
+    "muller",
+    "rossi",
+    "silva",
+    "tanaka",
+]
 PLACES = (
     (Location("US", "California", "San Francisco"), 14),
     (Location("US", "New York", "New York"), 12),

@@ -192,7 +192,11 @@ def to_session(s: SessionBody) -> SessionIn:
         shares=[ShareIn(at_us=x.at, type=x.type, title=x.title, url=x.url) for x in s.shares],
         viewers=[
             ViewerIn(
-                id=v.id, joined_us=v.joined, left_us=v.left, ip=v.ip, location=location_of(v.location)
+                id=v.id,
+                joined_us=v.joined,
+                left_us=v.left,
+                ip=v.ip,
+                location=location_of(v.location),
             )
             for v in s.viewers
         ],
@@ -202,8 +206,8 @@ def to_session(s: SessionBody) -> SessionIn:
 def parse_sessions_body(body: object) -> list[SessionIn]:
     """``{"sessions": [...]}`` or one session object, validated whole."""
     if not isinstance(body, dict):
-        raise InvalidParameter("body", "must be a JSON object: a session or {\"sessions\": [...]}")
-    items = body["sessions"] if "sessions" in body else [body]
+        raise InvalidParameter("body", 'must be a JSON object: a session or {"sessions": [...]}')
+    items = body.get("sessions", [body])
     parsed = validate_items(
         "sessions", items, _session_adapter, 1, MAX_SESSIONS_PER_REQUEST, _check_session
     )

@@ -49,7 +49,11 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     kind = _BY_STATUS.get(exc.status_code)
     if kind is not None:
-        message = {404: "no such route", 405: "method not allowed here", 413: "request body too large"}
+        message = {
+            404: "no such route",
+            405: "method not allowed here",
+            413: "request body too large",
+        }
         return error_response(kind(message[exc.status_code]), dict(exc.headers or {}))
     if exc.status_code == 400:
         return error_response(InvalidParameter("body", str(exc.detail)))

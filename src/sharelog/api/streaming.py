@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import ExitStack
 from typing import Any
 from urllib.parse import urlencode
@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import orjson
 from sqlalchemy import Connection
 from starlette.background import BackgroundTask
-from starlette.datastructures import URL
+from starlette.datastructures import QueryParams
 from starlette.responses import StreamingResponse
 
 from sharelog.api.usage_request import Cursor, UsageRequest
@@ -76,7 +76,8 @@ class UsageStream:
         )
 
     def __iter__(self) -> Iterator[bytes]:
-        body = {"ndjson": self._ndjson, "csv": self._csv}.get(self.request.format, self._json)()
+        produce = {"ndjson": self._ndjson, "csv": self._csv}.get(self.request.format, self._json)
+        body = produce()
         try:
             while True:
                 # Each step runs under the lock, so close() never pulls the
@@ -92,7 +93,7 @@ class UsageStream:
             body.close()
             self.close()
 
-    def _json(self) -> Iterator[bytes]:
+    def _json(self) -> Generator[bytes]:
         q = self.request.query
         yield b'{"from":"%s","to":"%s"' % (
             format_timestamp(q.from_us).encode(),
@@ -110,17 +111,19 @@ class UsageStream:
             yield b'],"next_cursor":' + orjson.dumps(self.next_cursor)
         yield b"}"
 
-    def _ndjson(self) -> Iterator[bytes]:
+    def _ndjson(self) -> Generator[bytes]:
         for chunk in self._chunks():
             yield b"".join(orjson.dumps(s) + b"\n" for s in chunk)
 
-    def _csv(self) -> Iterator[bytes]:
+    def _csv(self) -> Generator[bytes]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
         for chunk in self._chunks():
             for s in chunk:
-                countries = sorted({g["country"] for g in s["viewers"]["locations"] if g["country"]})
+                countries = sorted(
+                    {g["country"] for g in s["viewers"]["locations"] if g["country"]}
+                )
                 writer.writerow(
                     (
                         s["id"],
@@ -140,17 +143,17 @@ class UsageStream:
             yield buffer.getvalue().encode("utf-8")
 
 
-def next_link(url: URL, cursor: str) -> str:
+def next_link(path: str, query: QueryParams, cursor: str) -> str:
     """The same request plus ``cursor``: the Link header of an export page."""
-    params = [(k, v) for k, v in url.query_params.multi_items() if k != "cursor"]
+    params = [(k, v) for k, v in query.multi_items() if k != "cursor"]
     params.append(("cursor", cursor))
-    return f'<{url.path}?{urlencode(params)}>; rel="next"'
+    return f'<{path}?{urlencode(params)}>; rel="next"'
 
 
-def usage_response(stream: UsageStream, url: URL) -> StreamingResponse:
+def usage_response(stream: UsageStream, path: str, query: QueryParams) -> StreamingResponse:
     headers = {}
     if stream.request.format != "json" and stream.next_cursor is not None:
-        headers["Link"] = next_link(url, stream.next_cursor)
+        headers["Link"] = next_link(path, query, stream.next_cursor)
     return StreamingResponse(
         iter(stream),
         media_type=MEDIA_TYPES[stream.request.format],

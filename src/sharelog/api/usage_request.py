@@ -103,7 +103,11 @@ def parse_usage_request(
     include_text = single(params, "include")
     if include_text is not None and fmt != "json":
         raise InvalidParameter("include", f"does not apply to format={fmt}")
-    include = frozenset(INCLUDE) if include_text is None else choice_list("include", include_text, INCLUDE)
+    include = (
+        frozenset(INCLUDE)
+        if include_text is None
+        else choice_list("include", include_text, INCLUDE)
+    )
 
     after = None
     cursor_text = single(params, "cursor")

@@ -28,7 +28,9 @@ def demo_session_count(db: Database) -> int:
             return 0
         return int(
             conn.execute(
-                select(func.count()).select_from(sessions).where(sessions.c.account_id == account.id)
+                select(func.count())
+                .select_from(sessions)
+                .where(sessions.c.account_id == account.id)
             ).scalar_one()
         )
 

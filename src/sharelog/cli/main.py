@@ -53,10 +53,7 @@ def serve(
         fail(str(exc))
     db = open_database(config.database_url)
     if demo:
-        if demo_session_count(db) == 0:
-            key = fill_demo(db, DEMO_SESSIONS)
-        else:
-            key = read_key(db)
+        key = fill_demo(db, DEMO_SESSIONS) if demo_session_count(db) == 0 else read_key(db)
         print_welcome(f"http://{config.host}:{config.port}", key)
     db.dispose()
     # Workers rebuild the settings from the environment: hand them the flags that way.

@@ -47,7 +47,9 @@ def create_account(conn: Connection, name: str, now_us: int) -> Account:
 
 def find_account(conn: Connection, name_or_id: str) -> Account:
     """The account with that name, else with that numeric id."""
-    row = conn.execute(select(accounts.c.id, accounts.c.name).where(accounts.c.name == name_or_id)).first()
+    row = conn.execute(
+        select(accounts.c.id, accounts.c.name).where(accounts.c.name == name_or_id)
+    ).first()
     if row is None and name_or_id.isdigit():
         row = conn.execute(
             select(accounts.c.id, accounts.c.name).where(accounts.c.id == int(name_or_id))

@@ -56,7 +56,10 @@ def record_agents(conn: Connection, account_id: int, emails: Iterable[str], now_
     insert_ignoring_conflicts(
         conn,
         agents,
-        [{"account_id": account_id, "email": e, "first_seen_us": now_us} for e in sorted(set(emails))],
+        [
+            {"account_id": account_id, "email": e, "first_seen_us": now_us}
+            for e in sorted(set(emails))
+        ],
     )
 
 

@@ -8,7 +8,7 @@ index), and fetches the shares and viewer locations of one chunk at a time.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,7 +151,7 @@ def session_chunks(
 
 
 def build_sessions(
-    conn: Connection, account_id: int, rows: list[Any], now_us: int
+    conn: Connection, account_id: int, rows: Sequence[Any], now_us: int
 ) -> list[dict[str, Any]]:
     ids = [row.id for row in rows]
     share_log = _shares_of(conn, account_id, ids)
@@ -175,7 +175,9 @@ def build_sessions(
     return result
 
 
-def _shares_of(conn: Connection, account_id: int, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+def _shares_of(
+    conn: Connection, account_id: int, ids: list[str]
+) -> dict[str, list[dict[str, Any]]]:
     by_session: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for part in chunked(ids):
         for sid, at_us, kind, title, url in conn.execute(
@@ -193,7 +195,10 @@ def location_sort_key(group: dict[str, Any]) -> tuple[Any, ...]:
     """Count descending, then country, region, city ascending by code point, nulls last."""
     return (
         -group["count"],
-        *((value is None, value or "") for value in (group["country"], group["region"], group["city"])),
+        *(
+            (value is None, value or "")
+            for value in (group["country"], group["region"], group["city"])
+        ),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, Response
@@ -11,7 +13,7 @@ from sharelog.api.responses import json_response
 from sharelog.errors import Unavailable
 
 router = APIRouter(tags=["service"])
-PUBLIC = {"security": []}
+PUBLIC: dict[str, Any] = {"security": []}
 
 
 @router.get("/healthz", operation_id="healthz", openapi_extra=PUBLIC)

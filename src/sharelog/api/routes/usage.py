@@ -49,10 +49,10 @@ async def get_usage(
     """Summary statistics and the session list of a half-open window ``from <= start < to``."""
     body = await read_json(request, required=False)
     if body is not None and not isinstance(body, dict):
-        raise InvalidParameter("body", "must be a JSON object such as {\"from\": ..., \"to\": ...}")
+        raise InvalidParameter("body", 'must be a JSON object such as {"from": ..., "to": ...}')
     usage: dict[str, Any] | None = body
     parsed = parse_usage_request(request.query_params, request.headers, usage, now_us())
     stream = await run_in_threadpool(
         UsageStream, request.app.state.db, principal.account_id, parsed
     )
-    return usage_response(stream, request.url)
+    return usage_response(stream, request.url.path, request.query_params)

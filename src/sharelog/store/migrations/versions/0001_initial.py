@@ -19,8 +19,12 @@ Key = sa.String(128).with_variant(sa.String(128, collation="C"), "postgresql")
 Email = sa.String(254).with_variant(sa.String(254, collation="C"), "postgresql")
 
 
-def _tenant_fk(*cols: str, target: str = "accounts", remote: tuple[str, ...] = ("id",)) -> sa.Constraint:
-    return sa.ForeignKeyConstraint(list(cols), [f"{target}.{c}" for c in remote], ondelete="CASCADE")
+def _tenant_fk(
+    *cols: str, target: str = "accounts", remote: tuple[str, ...] = ("id",)
+) -> sa.Constraint:
+    return sa.ForeignKeyConstraint(
+        list(cols), [f"{target}.{c}" for c in remote], ondelete="CASCADE"
+    )
 
 
 def upgrade() -> None:
