@@ -105,3 +105,27 @@ class IngestResult:
     received: int
     created: int
     replaced: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventIn:
+    """One live event of ``POST /ss/api/events``; the fields its ``type`` does not use are None."""
+
+    id: str
+    type: str
+    session_id: str
+    at_us: int
+    agent: str | None = None
+    share_type: str | None = None
+    title: str = ""
+    url: str | None = None
+    viewer_id: str | None = None
+    ip: str | None = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventResult:
+    received: int
+    accepted: int
+    duplicates: int

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sharelog.domain import UNKNOWN, IngestResult, SessionIn, ViewerIn
+from sharelog.domain import UNKNOWN, EventIn, EventResult, IngestResult, SessionIn, ViewerIn
 from sharelog.geo import Locator, reduce_ip
+from sharelog.store import events as event_store
 from sharelog.store import sessions as session_store
 from sharelog.store.database import Database
 from sharelog.timestamps import now_us
@@ -39,3 +40,17 @@ class Ingestor:
         batch = [replace(s, viewers=[next(located) for _ in s.viewers]) for s in batch]
         with self.db.writing() as conn:
             return session_store.import_sessions(conn, account_id, batch, now_us())
+
+    def ingest_events(self, account_id: int, events: list[EventIn]) -> EventResult:
+        """Geolocate the joins that carry an ip, then claim and merge the events."""
+        joins = [i for i, e in enumerate(events) if e.type == "viewer.joined"]
+        if joins:
+            as_viewers = [
+                ViewerIn(id="", joined_us=0, ip=events[i].ip, location=events[i].location)
+                for i in joins
+            ]
+            events = list(events)
+            for i, v in zip(joins, self.locate_viewers(as_viewers), strict=True):
+                events[i] = replace(events[i], location=v.location, ip=v.ip)
+        with self.db.writing() as conn:
+            return event_store.apply_events(conn, account_id, events, now_us())

@@ -12,7 +12,7 @@ from sharelog.api.body import BodyLimit
 from sharelog.api.errors import install_error_handlers
 from sharelog.api.metrics import Metrics, MetricsMiddleware
 from sharelog.api.openapi import install_openapi
-from sharelog.api.routes import service, sessions, usage
+from sharelog.api.routes import events, service, sessions, usage
 from sharelog.config import Settings
 from sharelog.geo import open_locator
 from sharelog.ingest import Ingestor
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_error_handlers(app)
     app.include_router(usage.router)
     app.include_router(sessions.router)
+    app.include_router(events.router)
     app.include_router(service.router)
     install_openapi(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -140,7 +140,7 @@ M = TypeVar("M", bound=BaseModel)
 def validate_items(
     name: str,
     items: object,
-    adapter: TypeAdapter[M],
+    validate: Callable[[object], M],
     low: int,
     high: int,
     check: Callable[[str, M], None] | None = None,
@@ -153,7 +153,7 @@ def validate_items(
     result = []
     for index, item in enumerate(items):
         try:
-            value = adapter.validate_python(item)
+            value = validate(item)
         except ValidationError as exc:
             raise first_error(f"{name}[{index}]", exc) from None
         if check is not None:
@@ -209,6 +209,6 @@ def parse_sessions_body(body: object) -> list[SessionIn]:
         raise InvalidParameter("body", 'must be a JSON object: a session or {"sessions": [...]}')
     items = body.get("sessions", [body])
     parsed = validate_items(
-        "sessions", items, _session_adapter, 1, MAX_SESSIONS_PER_REQUEST, _check_session
+        "sessions", items, _session_adapter.validate_python, 1, MAX_SESSIONS_PER_REQUEST, _check_session
     )
     return [to_session(s) for s in parsed]

@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
 from sharelog.api.bodies import SessionBatchBody, SessionBody
+from sharelog.api.event_bodies import EventBatchBody
 
 
 class ErrorDetail(BaseModel):
@@ -139,7 +140,7 @@ def install_openapi(app: FastAPI) -> None:
                 routes=app.routes,
             )
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
-            for model in (SessionBatchBody, SessionBody):
+            for model in (SessionBatchBody, SessionBody, EventBatchBody):
                 schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 schemas.update(schema.pop("$defs", {}))
                 schemas[model.__name__] = schema

@@ -1,0 +1,115 @@
+"""``POST /ss/api/events`` bodies: five event types, each validated by its own model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter
+
+from sharelog.api.bodies import (
+    Email,
+    Identifier,
+    LocationBody,
+    Model,
+    ShareType,
+    Text,
+    Timestamp,
+    _ip,
+    _null_as_empty,
+    location_of,
+    validate_items,
+)
+from sharelog.domain import EventIn
+from sharelog.errors import InvalidParameter
+
+MAX_EVENTS_PER_REQUEST = 5000
+EVENT_TYPES = ("session.started", "share.started", "viewer.joined", "viewer.left", "session.ended")
+
+
+class EventBody(Model):
+    """Fields every event has; ``type`` picks the model for the rest."""
+
+    id: Identifier
+    type: Literal[
+        "session.started", "share.started", "viewer.joined", "viewer.left", "session.ended"
+    ]
+    session: Identifier
+    at: Timestamp
+
+
+class SessionStarted(EventBody):
+    type: Literal["session.started"]
+    agent: Email
+
+
+class ShareStarted(EventBody):
+    type: Literal["share.started"]
+    share_type: ShareType
+    title: Annotated[Text, BeforeValidator(_null_as_empty), Field(max_length=1000)] = ""
+    url: Annotated[Text, Field(max_length=2048)] | None = None
+
+
+class ViewerJoined(EventBody):
+    type: Literal["viewer.joined"]
+    viewer: Identifier
+    ip: Annotated[str, AfterValidator(_ip), Field(max_length=45)] | None = None
+    location: LocationBody | None = None
+
+
+class ViewerLeft(EventBody):
+    type: Literal["viewer.left"]
+    viewer: Identifier
+
+
+class SessionEnded(EventBody):
+    type: Literal["session.ended"]
+
+
+class EventBatchBody(Model):
+    events: Annotated[
+        list[SessionStarted | ShareStarted | ViewerJoined | ViewerLeft | SessionEnded],
+        Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST),
+    ]
+
+
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    "session.started": TypeAdapter(SessionStarted),
+    "share.started": TypeAdapter(ShareStarted),
+    "viewer.joined": TypeAdapter(ViewerJoined),
+    "viewer.left": TypeAdapter(ViewerLeft),
+    "session.ended": TypeAdapter(SessionEnded),
+}
+# An unknown type fails here, in field order: a bad id is still named before the type.
+_GENERIC: TypeAdapter[Any] = TypeAdapter(EventBody)
+
+
+def _validate_event(item: object) -> EventBody:
+    """Each item by its type's model, so errors name plain fields (``events[4].agent``)."""
+    kind = item.get("type") if isinstance(item, dict) else None
+    adapter = _ADAPTERS.get(kind) if isinstance(kind, str) else None
+    event: EventBody = (adapter or _GENERIC).validate_python(item)
+    return event
+
+
+def to_event(e: EventBody) -> EventIn:
+    return EventIn(
+        id=e.id,
+        type=e.type,
+        session_id=e.session,
+        at_us=e.at,
+        agent=getattr(e, "agent", None),
+        share_type=getattr(e, "share_type", None),
+        title=getattr(e, "title", ""),
+        url=getattr(e, "url", None),
+        viewer_id=getattr(e, "viewer", None),
+        ip=getattr(e, "ip", None),
+        location=location_of(getattr(e, "location", None)),
+    )
+
+
+def parse_events_body(body: object) -> list[EventIn]:
+    """``{"events": [...]}`` with 1 to 5000 events, validated whole."""
+    if not isinstance(body, dict) or "events" not in body:
+        raise InvalidParameter("body", 'must be a JSON object {"events": [...]}')
+    parsed = validate_items("events", body["events"], _validate_event, 1, MAX_EVENTS_PER_REQUEST)
+    return [to_event(e) for e in parsed]

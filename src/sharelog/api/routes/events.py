@@ -1,0 +1,44 @@
+"""POST /ss/api/events: live reporting, idempotent and order-free."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from sharelog.api.auth import writer
+from sharelog.api.body import read_json
+from sharelog.api.event_bodies import parse_events_body
+from sharelog.api.openapi import ERRORS, EventsReply
+from sharelog.api.responses import json_response
+from sharelog.domain import Principal
+
+router = APIRouter(tags=["events"])
+
+
+@router.post(
+    "/ss/api/events",
+    operation_id="postEvents",
+    summary="Record live events (idempotent by event id, in any order)",
+    response_model=EventsReply,
+    responses=ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/EventBatchBody"}}
+            },
+        }
+    },
+)
+async def post_events(request: Request, principal: Principal = Depends(writer)) -> Response:
+    events = parse_events_body(await read_json(request))
+    result = await run_in_threadpool(
+        request.app.state.ingestor.ingest_events, principal.account_id, events
+    )
+    metrics = request.app.state.metrics
+    metrics.count("events_accepted_total", result.accepted)
+    metrics.count("events_duplicate_total", result.duplicates)
+    return json_response(
+        {"received": result.received, "accepted": result.accepted, "duplicates": result.duplicates}
+    )

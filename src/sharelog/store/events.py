@@ -1,0 +1,248 @@
+"""Live events, merged into the stored sessions in any order of arrival.
+
+Every rule of the contract is a commutative merge, so a session's rows can be
+updated event by event and still equal what *all* its events say, whatever
+their order:
+
+- start and agent: the smallest ``(at, event id)`` of its session.started;
+  an import stands as one with the key "", which wins a tie;
+- end: the largest ``at`` of its session.ended;
+- shares: the union of share.started, ordered by ``(at, seq, event id)``;
+- a viewer: the smallest join, the largest join, the largest leave (``left`` is
+  the largest leave unless a later join followed it), and the location of the
+  smallest ``(at, event id)`` join that carried a location or an ip.
+
+Event ids are claimed with INSERT ... ON CONFLICT DO NOTHING RETURNING: an id
+that another request (even a concurrent one) claimed first is a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from sharelog.domain import EventIn, EventResult
+from sharelog.store.schema import EVENT_SHARE_SEQ, event_ids, sessions, shares, viewers
+from sharelog.store.sessions import chunked, record_agents
+
+_SESSION_FIELDS = ("agent", "start_us", "start_key", "end_us")
+_VIEWER_FIELDS = (
+    "joined_us",
+    "last_join_us",
+    "last_leave_us",
+    "left_us",
+    "country",
+    "region",
+    "city",
+    "loc_at_us",
+    "loc_key",
+    "ip",
+)
+
+
+def claim_event_ids(
+    conn: Connection, account_id: int, events: Sequence[EventIn], now_us: int
+) -> list[EventIn]:
+    """The events whose ids nobody had claimed, in request order (first occurrence wins)."""
+    first: dict[str, EventIn] = {}
+    for e in events:
+        first.setdefault(e.id, e)
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    claimed: set[str] = set()
+    rows = [
+        {"account_id": account_id, "id": e.id, "session_id": e.session_id, "received_us": now_us}
+        for e in first.values()
+    ]
+    for part in chunked(rows, 1000):
+        statement = (
+            dialect.insert(event_ids)
+            .values(list(part))
+            .on_conflict_do_nothing()
+            .returning(event_ids.c.id)
+        )
+        claimed.update(conn.execute(statement).scalars())
+    return [e for e in first.values() if e.id in claimed]
+
+
+def _load(
+    conn: Connection, account_id: int, session_ids: list[str]
+) -> tuple[dict[str, Any], dict[tuple[str, str], Any]]:
+    found_sessions: dict[str, dict[str, Any]] = {}
+    found_viewers: dict[tuple[str, str], dict[str, Any]] = {}
+    for part in chunked(session_ids):
+        for row in conn.execute(
+            select(sessions.c.id, *(sessions.c[f] for f in _SESSION_FIELDS)).where(
+                sessions.c.account_id == account_id, sessions.c.id.in_(part)
+            )
+        ):
+            found_sessions[row.id] = dict(row._mapping)
+        for row in conn.execute(
+            select(
+                viewers.c.session_id, viewers.c.id, *(viewers.c[f] for f in _VIEWER_FIELDS)
+            ).where(viewers.c.account_id == account_id, viewers.c.session_id.in_(part))
+        ):
+            found_viewers[(row.session_id, row.id)] = dict(row._mapping)
+    return found_sessions, found_viewers
+
+
+def _earlier(at_us: int, key: str, than_at: int | None, than_key: str | None) -> bool:
+    return than_at is None or (at_us, key) < (than_at, than_key or "")
+
+
+def apply_events(
+    conn: Connection, account_id: int, events: Sequence[EventIn], now_us: int
+) -> EventResult:
+    """Claim the events' ids and merge the accepted ones, inside the caller's transaction."""
+    accepted = claim_event_ids(conn, account_id, events, now_us)
+    if not accepted:
+        return EventResult(received=len(events), accepted=0, duplicates=len(events))
+
+    session_ids = list(dict.fromkeys(e.session_id for e in accepted))
+    old_sessions, old_viewers = _load(conn, account_id, session_ids)
+    state = {
+        sid: dict(old_sessions.get(sid) or dict.fromkeys(("id", *_SESSION_FIELDS)))
+        for sid in session_ids
+    }
+    for sid in session_ids:
+        state[sid]["id"] = sid
+    viewer_state = {k: dict(v) for k, v in old_viewers.items()}
+    touched_viewers: set[tuple[str, str]] = set()
+    new_shares: list[dict[str, Any]] = []
+    agents: set[str] = set()
+
+    for e in accepted:
+        s = state[e.session_id]
+        if e.type == "session.started":
+            if _earlier(e.at_us, e.id, s["start_us"], s["start_key"]):
+                s.update(start_us=e.at_us, start_key=e.id, agent=e.agent)
+                agents.add(e.agent or "")
+        elif e.type == "session.ended":
+            if s["end_us"] is None or e.at_us > s["end_us"]:
+                s["end_us"] = e.at_us
+        elif e.type == "share.started":
+            new_shares.append(
+                {
+                    "account_id": account_id,
+                    "session_id": e.session_id,
+                    "seq": EVENT_SHARE_SEQ,
+                    "event_id": e.id,
+                    "at_us": e.at_us,
+                    "type": e.share_type,
+                    "title": e.title,
+                    "url": e.url,
+                }
+            )
+        else:
+            key = (e.session_id, e.viewer_id or "")
+            v = viewer_state.setdefault(
+                key, {"session_id": key[0], "id": key[1], **dict.fromkeys(_VIEWER_FIELDS)}
+            )
+            touched_viewers.add(key)
+            if e.type == "viewer.joined":
+                _merge_join(v, e)
+            elif v["last_leave_us"] is None or e.at_us > v["last_leave_us"]:
+                v["last_leave_us"] = e.at_us
+
+    for key in touched_viewers:
+        v = viewer_state[key]
+        leave, join = v["last_leave_us"], v["last_join_us"]
+        v["left_us"] = leave if leave is not None and (join is None or leave >= join) else None
+
+    _write_sessions(conn, account_id, state, old_sessions, now_us)
+    if new_shares:
+        conn.execute(shares.insert(), new_shares)
+    _write_viewers(conn, account_id, [viewer_state[k] for k in touched_viewers], old_viewers)
+    record_agents(conn, account_id, (a for a in agents if a), now_us)
+    return EventResult(
+        received=len(events), accepted=len(accepted), duplicates=len(events) - len(accepted)
+    )
+
+
+def _merge_join(v: dict[str, Any], e: EventIn) -> None:
+    if v["joined_us"] is None or e.at_us < v["joined_us"]:
+        v["joined_us"] = e.at_us
+    if v["last_join_us"] is None or e.at_us > v["last_join_us"]:
+        v["last_join_us"] = e.at_us
+    # The ingest layer has turned an ip into a location (perhaps all unknown).
+    if e.location is not None and _earlier(e.at_us, e.id, v["loc_at_us"], v["loc_key"]):
+        v.update(
+            country=e.location.country,
+            region=e.location.region,
+            city=e.location.city,
+            loc_at_us=e.at_us,
+            loc_key=e.id,
+            ip=e.ip,
+        )
+
+
+def _write_sessions(
+    conn: Connection,
+    account_id: int,
+    state: dict[str, dict[str, Any]],
+    old: dict[str, Any],
+    now_us: int,
+) -> None:
+    inserts = [
+        {"account_id": account_id, "updated_us": now_us, **s}
+        for sid, s in state.items()
+        if sid not in old
+    ]
+    updates = [
+        {
+            "b_account": account_id,
+            "b_id": sid,
+            "updated_us": now_us,
+            **{f: s[f] for f in _SESSION_FIELDS},
+        }
+        for sid, s in state.items()
+        if sid in old and any(s[f] != old[sid][f] for f in _SESSION_FIELDS)
+    ]
+    if inserts:
+        conn.execute(sessions.insert(), inserts)
+    if updates:
+        conn.execute(
+            update(sessions)
+            .where(
+                sessions.c.account_id == bindparam("b_account"), sessions.c.id == bindparam("b_id")
+            )
+            .values({f: bindparam(f) for f in (*_SESSION_FIELDS, "updated_us")}),
+            updates,
+        )
+
+
+def _write_viewers(
+    conn: Connection,
+    account_id: int,
+    touched: list[dict[str, Any]],
+    old: dict[tuple[str, str], Any],
+) -> None:
+    inserts, updates = [], []
+    for v in touched:
+        key = (v["session_id"], v["id"])
+        if key not in old:
+            inserts.append({"account_id": account_id, **v})
+        elif any(v[f] != old[key][f] for f in _VIEWER_FIELDS):
+            updates.append(
+                {
+                    "b_account": account_id,
+                    "b_session": v["session_id"],
+                    "b_id": v["id"],
+                    **{f: v[f] for f in _VIEWER_FIELDS},
+                }
+            )
+    if inserts:
+        conn.execute(viewers.insert(), inserts)
+    if updates:
+        conn.execute(
+            update(viewers)
+            .where(
+                viewers.c.account_id == bindparam("b_account"),
+                viewers.c.session_id == bindparam("b_session"),
+                viewers.c.id == bindparam("b_id"),
+            )
+            .values({f: bindparam(f) for f in _VIEWER_FIELDS}),
+            updates,
+        )
