@@ -51,6 +51,7 @@ class Ingestor:
             ]
             events = list(events)
             for i, v in zip(joins, self.locate_viewers(as_viewers), strict=True):
-                events[i] = replace(events[i], location=v.location, ip=v.ip)
+                if v.location is not events[i].location or v.ip != events[i].ip:
+                    events[i] = replace(events[i], location=v.location, ip=v.ip)
         with self.db.writing() as conn:
             return event_store.apply_events(conn, account_id, events, now_us())

@@ -56,14 +56,10 @@ def claim_event_ids(
         {"account_id": account_id, "id": e.id, "session_id": e.session_id, "received_us": now_us}
         for e in first.values()
     ]
-    for part in chunked(rows, 1000):
-        statement = (
-            dialect.insert(event_ids)
-            .values(list(part))
-            .on_conflict_do_nothing()
-            .returning(event_ids.c.id)
-        )
-        claimed.update(conn.execute(statement).scalars())
+    statement = dialect.insert(event_ids).on_conflict_do_nothing().returning(event_ids.c.id)
+    # executemany with RETURNING: SQLAlchemy batches it into multi-row inserts
+    # from one cached compiled statement.
+    claimed.update(conn.execute(statement, rows).scalars())
     return [e for e in first.values() if e.id in claimed]
 
 

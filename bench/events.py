@@ -1,0 +1,148 @@
+"""Event ingestion throughput: HTTP against a real server, beside a raw-insert baseline.
+
+    python bench/events.py [--events 200000] [--batch 1000] [--backend sqlite|postgresql|both]
+
+The baseline inserts the same event rows with the driver's executemany, in
+batches of the same size, each committed with the same durability (SQLite:
+WAL with synchronous=FULL) as the server's. The target of issue 3 is HTTP
+ingestion at 25% or more of the baseline's rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+from typing import Any
+
+import httpx
+import orjson
+
+from bench._common import Timer, fresh_database, make_keys, postgres_available, row, running_server
+
+BASE = 1_793_606_400  # 2026-11-02T00:00:00Z
+
+
+def make_events(count: int) -> list[dict[str, Any]]:
+    """Ten events a session: start, two shares, three viewers joining and leaving, end."""
+    events: list[dict[str, Any]] = []
+    n = 0
+    while len(events) < count:
+        sid = f"s-{n}"
+        at = BASE + n * 60
+        events += [
+            {"type": "session.started", "at": at, "agent": f"agent{n % 50}@example.com"},
+            {
+                "type": "share.started",
+                "at": at + 2,
+                "share_type": "screen",
+                "title": "Entire screen",
+            },
+            {
+                "type": "share.started",
+                "at": at + 300,
+                "share_type": "tab",
+                "title": "Pricing",
+                "url": "https://example.com/pricing",
+            },
+            *(
+                {
+                    "type": "viewer.joined",
+                    "at": at + 10 + v,
+                    "viewer": f"v-{v}",
+                    "location": {"country": "IS"},
+                }
+                for v in range(3)
+            ),
+            *({"type": "viewer.left", "at": at + 1500 + v, "viewer": f"v-{v}"} for v in range(3)),
+            {"type": "session.ended", "at": at + 1800},
+        ]
+        for i in range(len(events) - 10, len(events)):
+            events[i] = {"id": f"e-{i}", "session": sid, **events[i]}
+        n += 1
+    return events[:count]
+
+
+def baseline_sqlite(events: list[dict[str, Any]], batch: int, path: str) -> float:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(
+        "CREATE TABLE events (account_id INTEGER, id TEXT, session TEXT, type TEXT, at INTEGER, body TEXT, PRIMARY KEY (account_id, id))"
+    )
+    rows = [
+        (1, e["id"], e["session"], e["type"], e["at"], orjson.dumps(e).decode()) for e in events
+    ]
+    with Timer() as t:
+        for i in range(0, len(rows), batch):
+            conn.execute("BEGIN")
+            conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows[i : i + batch])
+            conn.execute("COMMIT")
+    conn.close()
+    return t.seconds
+
+
+def baseline_postgres(events: list[dict[str, Any]], batch: int, url: str) -> float:
+    import psycopg
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "CREATE TABLE bench_events (account_id INTEGER, id TEXT, session TEXT, type TEXT, at BIGINT, body TEXT, PRIMARY KEY (account_id, id))"
+        )
+        conn.commit()
+        rows = [
+            (1, e["id"], e["session"], e["type"], e["at"], orjson.dumps(e).decode()) for e in events
+        ]
+        with Timer() as t, conn.cursor() as cur:
+            for i in range(0, len(rows), batch):
+                cur.executemany(
+                    "INSERT INTO bench_events VALUES (%s, %s, %s, %s, %s, %s)", rows[i : i + batch]
+                )
+                conn.commit()
+    return t.seconds
+
+
+def post_all(base: str, key: str, events: list[dict[str, Any]], batch: int) -> float:
+    bodies = [orjson.dumps({"events": events[i : i + batch]}) for i in range(0, len(events), batch)]
+    headers = {"Authorization": f"Basic {key}", "Content-Type": "application/json"}
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as http, Timer() as t:
+        for body in bodies:
+            response = http.post("/ss/api/events", content=body)
+            response.raise_for_status()
+    return t.seconds
+
+
+def run_backend(backend: str, events: list[dict[str, Any]], batch: int) -> None:
+    with fresh_database(backend) as url:
+        if backend == "sqlite":
+            baseline = baseline_sqlite(events, batch, url.removeprefix("sqlite:///") + ".baseline")
+        else:
+            baseline = baseline_postgres(events, batch, url)
+        _, _, write_key = make_keys(url)
+        with running_server(url) as (base, _process):
+            http = post_all(base, write_key, events, batch)
+    base_rate = len(events) / baseline
+    print(f"{backend}: {len(events):,} events in batches of {batch}")
+    print(row("baseline: driver executemany, same batches", len(events), baseline, "events"))
+    print(row("sharelog: POST /ss/api/events over HTTP", len(events), http, "events", base_rate))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    args = parser.parse_args()
+    events = make_events(args.events)
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        if backend == "postgresql" and not postgres_available():
+            print("postgresql: skipped, no server answers")
+            continue
+        run_backend(backend, events, args.batch)
+
+
+if __name__ == "__main__":
+    main()
