@@ -87,6 +87,8 @@ def _claim_sqlite(
             ).scalars()
         )
     fresh = [first[i] for i in ids if i not in taken]
+    if not fresh:
+        return set()
     conn.exec_driver_sql(
         "INSERT INTO event_ids (account_id, id, session_id, received_us) VALUES (?, ?, ?, ?)",
         [(account_id, e.id, e.session_id, now_us) for e in fresh],
