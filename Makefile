@@ -41,7 +41,7 @@ test: $(DEV_STAMP) browser lint
 
 ## bench: performance figures (see bench/README.md)
 bench: $(DEV_STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 ## fuzz: a longer schemathesis run against the OpenAPI document
 fuzz: $(DEV_STAMP)

@@ -1,0 +1,39 @@
+"""``make bench``: every benchmark, each printing its figures and ratios to its baseline.
+
+    python bench/run.py [--quick]
+
+--quick runs each at a tenth of its size (for a look, not for the record).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FULL = [
+    ["bench.events", "--events", "200000"],
+    ["bench.usage", "--sessions", "1000000", "--small", "100000"],
+]
+QUICK = [
+    ["bench.events", "--events", "20000"],
+    ["bench.usage", "--sessions", "100000", "--small", "10000"],
+]
+
+
+def main() -> int:
+    plan = QUICK if "--quick" in sys.argv else FULL
+    for module, *args in plan:
+        print(f"\n== {module} {' '.join(args)}", flush=True)
+        code = subprocess.call([sys.executable, "-m", module, *args], cwd=ROOT)
+        if code:
+            return code
+    if (ROOT / "bench" / "geo_import.py").exists():
+        print("\n== bench.geo_import", flush=True)
+        return subprocess.call([sys.executable, "-m", "bench.geo_import"], cwd=ROOT)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
