@@ -2,62 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, Table, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete, select
 
 from sharelog.domain import IngestResult, SessionIn
+from sharelog.store.bulk import bulk_insert, id_chunks, insert_ignoring_conflicts, one_of
 from sharelog.store.schema import agents, sessions, shares, viewers
-
-T = TypeVar("T")
-# Bound parameters per IN list: far below SQLite's limit, large enough to be cheap.
-CHUNK = 500
-
-
-def chunked(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def insert_ignoring_conflicts(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT rows, skipping any whose primary key is already there."""
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
-
-
-def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT many rows (all with the same keys) the fastest way the backend has.
-
-    PostgreSQL gets COPY: psycopg's executemany sends one statement per row,
-    and COPY made a 5,000-session import 4x faster (bench/usage.py data load).
-    """
-    if not rows:
-        return
-    if conn.dialect.name != "postgresql":
-        conn.execute(table.insert(), rows)
-        return
-    columns = list(rows[0])
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    with (
-        driver.cursor() as cursor,
-        cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
 
 
 def existing_session_ids(conn: Connection, account_id: int, ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
-    for part in chunked(ids):
+    for part in id_chunks(conn, ids):
         found.update(
             conn.execute(
                 select(sessions.c.id).where(
-                    sessions.c.account_id == account_id, sessions.c.id.in_(part)
+                    sessions.c.account_id == account_id, one_of(conn, sessions.c.id, part)
                 )
             ).scalars()
         )
@@ -66,11 +26,15 @@ def existing_session_ids(conn: Connection, account_id: int, ids: Sequence[str]) 
 
 def delete_sessions(conn: Connection, account_id: int, ids: Sequence[str]) -> None:
     """Remove sessions with their shares and viewers (explicitly: no reliance on cascades)."""
-    for part in chunked(ids):
+    for part in id_chunks(conn, ids):
         for table, column in ((shares, shares.c.session_id), (viewers, viewers.c.session_id)):
-            conn.execute(delete(table).where(table.c.account_id == account_id, column.in_(part)))
+            conn.execute(
+                delete(table).where(table.c.account_id == account_id, one_of(conn, column, part))
+            )
         conn.execute(
-            delete(sessions).where(sessions.c.account_id == account_id, sessions.c.id.in_(part))
+            delete(sessions).where(
+                sessions.c.account_id == account_id, one_of(conn, sessions.c.id, part)
+            )
         )
 
 
