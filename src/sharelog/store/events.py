@@ -21,11 +21,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, bindparam, select, update
 
 from sharelog.domain import EventIn, EventResult
-from sharelog.store.bulk import bulk_insert, chunked, id_chunks, one_of
-from sharelog.store.schema import EVENT_SHARE_SEQ, event_ids, sessions, shares, viewers
+from sharelog.store.bulk import bulk_insert, id_chunks, one_of
+from sharelog.store.schema import EVENT_SHARE_SEQ, sessions, shares, viewers
 from sharelog.store.sessions import record_agents
 
 _SESSION_FIELDS = ("agent", "start_us", "start_key", "end_us")
@@ -76,28 +77,18 @@ def claim_event_ids(
 def _claim_sqlite(
     conn: Connection, account_id: int, first: dict[str, EventIn], now_us: int
 ) -> set[str]:
-    # The caller holds SQLite's only write lock (BEGIN IMMEDIATE), so no other
-    # writer can claim an id between this SELECT and the INSERT. A plain
-    # driver-level executemany is 5x cheaper than INSERT ... RETURNING through
-    # SQLAlchemy: the claim was a third of the ingestion time.
-    ids = list(first)
-    taken: set[str] = set()
-    for part in chunked(ids):
-        taken.update(
-            conn.execute(
-                select(event_ids.c.id).where(
-                    event_ids.c.account_id == account_id, event_ids.c.id.in_(part)
-                )
-            ).scalars()
-        )
-    fresh = [first[i] for i in ids if i not in taken]
-    if not fresh:
-        return set()
-    conn.exec_driver_sql(
-        "INSERT INTO event_ids (account_id, id, session_id, received_us) VALUES (?, ?, ?, ?)",
-        [(account_id, e.id, e.session_id, now_us) for e in fresh],
+    # One statement over a JSON array, as with PostgreSQL's arrays: 3x cheaper
+    # than a SELECT of the taken ids followed by an executemany. ("WHERE true"
+    # keeps SQLite from reading ON CONFLICT as a join constraint.)
+    rows = orjson.dumps([[e.id, e.session_id] for e in first.values()]).decode()
+    return set(
+        conn.exec_driver_sql(
+            "INSERT INTO event_ids (account_id, id, session_id, received_us) "
+            "SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? "
+            "FROM json_each(?) WHERE true ON CONFLICT DO NOTHING RETURNING id",
+            (account_id, now_us, rows),
+        ).scalars()
     )
-    return {e.id for e in fresh}
 
 
 def _load(
