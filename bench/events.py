@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -102,13 +103,18 @@ def baseline_postgres(events: list[dict[str, Any]], batch: int, url: str) -> flo
     return t.seconds
 
 
-def post_all(base: str, key: str, events: list[dict[str, Any]], batch: int) -> float:
+def post_all(base: str, key: str, events: list[dict[str, Any]], batch: int, clients: int) -> float:
+    """Post every batch, from ``clients`` threads at once; the seconds it took."""
     bodies = [orjson.dumps({"events": events[i : i + batch]}) for i in range(0, len(events), batch)]
     headers = {"Authorization": f"Basic {key}", "Content-Type": "application/json"}
-    with httpx.Client(base_url=base, headers=headers, timeout=120) as http, Timer() as t:
-        for body in bodies:
-            response = http.post("/ss/api/events", content=body)
-            response.raise_for_status()
+
+    def send(share: list[bytes]) -> None:
+        with httpx.Client(base_url=base, headers=headers, timeout=120) as http:
+            for body in share:
+                http.post("/ss/api/events", content=body).raise_for_status()
+
+    with ThreadPoolExecutor(clients) as pool, Timer() as t:
+        list(pool.map(send, [bodies[i::clients] for i in range(clients)]))
     return t.seconds
 
 
@@ -120,11 +126,16 @@ def run_backend(backend: str, events: list[dict[str, Any]], batch: int) -> None:
             baseline = baseline_postgres(events, batch, url)
         _, _, write_key = make_keys(url)
         with running_server(url) as (base, _process):
-            http = post_all(base, write_key, events, batch)
+            one = post_all(base, write_key, events, batch, 1)
+    with fresh_database(backend) as url:
+        _, _, write_key = make_keys(url)
+        with running_server(url, "--workers", "2") as (base, _process):
+            two = post_all(base, write_key, events, batch, 2)
     base_rate = len(events) / baseline
     print(f"{backend}: {len(events):,} events in batches of {batch}")
     print(row("baseline: driver executemany, same batches", len(events), baseline, "events"))
-    print(row("sharelog: POST /ss/api/events over HTTP", len(events), http, "events", base_rate))
+    print(row("sharelog over HTTP, 1 client, 1 worker", len(events), one, "events", base_rate))
+    print(row("sharelog over HTTP, 2 clients, 2 workers", len(events), two, "events", base_rate))
 
 
 def main() -> None:
