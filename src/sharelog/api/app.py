@@ -13,6 +13,7 @@ from sharelog.api.errors import install_error_handlers
 from sharelog.api.metrics import Metrics, MetricsMiddleware
 from sharelog.api.openapi import install_openapi
 from sharelog.api.routes import events, service, sessions, usage
+from sharelog.api.routes.docs import install_docs
 from sharelog.config import Settings
 from sharelog.geo import open_locator
 from sharelog.ingest import Ingestor
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served from local files by routes/docs.py
         redoc_url=None,
     )
     app.state.settings = settings
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(events.router)
     app.include_router(service.router)
     install_openapi(app)
+    install_docs(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
