@@ -32,7 +32,12 @@ def print_welcome(url: str, key: str) -> None:
     console.print(f"\n[bold]sharelog[/bold] is serving on [link={url}]{url}[/link]")
     console.print(f"demo read key (shown once): [bold]{key}[/bold]", highlight=False)
     console.print("try:", highlight=False)
-    console.print(f'  curl -H "Authorization: Basic {key}" "{url}/ss/api/usage"\n', highlight=False)
+    # soft_wrap: a wrapped command would not paste.
+    console.print(
+        f'  curl -H "Authorization: Basic {key}" "{url}/ss/api/usage"\n',
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
