@@ -162,7 +162,7 @@ class Api:
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Basic {self.tenant.read_key}", **kwargs.pop("headers", {})}
-        return self.client.get(path, headers=headers, **kwargs)
+        return self.client.request("GET", path, headers=headers, **kwargs)
 
     def post(self, path: str, json: Any = None, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Basic {self.tenant.write_key}", **kwargs.pop("headers", {})}
