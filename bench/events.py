@@ -20,7 +20,7 @@ import orjson
 
 from bench._common import Timer, fresh_database, make_keys, postgres_available, row, running_server
 
-BASE = 1_793_606_400  # 2026-11-02T00:00:00Z
+BASE = 1_793_606_400  # 2026-11-02T08:00:00Z
 
 
 def make_events(count: int) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from sharelog.store.database import Database
 from tests.conftest import Api, make_tenant
 
 _counter = itertools.count()
-BASE = 1_793_606_400  # 2026-11-02T00:00:00Z
+BASE = 1_793_606_400  # 2026-11-02T08:00:00Z
 
 
 def events_strategy() -> st.SearchStrategy[list[dict[str, Any]]]:

@@ -13,7 +13,7 @@ from tests.conftest import make_tenant
 from tests.servers import ServerProcess
 
 pytestmark = pytest.mark.slow
-BASE = 1_793_606_400  # 2026-11-02T00:00:00Z
+BASE = 1_793_606_400  # 2026-11-02T08:00:00Z
 
 
 def test_every_acknowledged_event_survives_sigkill(db: Database) -> None:
