@@ -15,10 +15,12 @@ ROOT = Path(__file__).resolve().parents[1]
 FULL = [
     ["bench.events", "--events", "200000"],
     ["bench.usage", "--sessions", "1000000", "--small", "100000"],
+    ["bench.geo_import", "--viewers", "5000"],
 ]
 QUICK = [
     ["bench.events", "--events", "20000"],
     ["bench.usage", "--sessions", "100000", "--small", "10000"],
+    ["bench.geo_import", "--viewers", "5000", "--repeat", "2"],
 ]
 
 
@@ -29,9 +31,6 @@ def main() -> int:
         code = subprocess.call([sys.executable, "-m", module, *args], cwd=ROOT)
         if code:
             return code
-    if (ROOT / "bench" / "geo_import.py").exists():
-        print("\n== bench.geo_import", flush=True)
-        return subprocess.call([sys.executable, "-m", "bench.geo_import"], cwd=ROOT)
     return 0
 
 

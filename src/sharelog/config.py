@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite:///sharelog.db"
+STORE_IP_POLICIES = ("none", "truncated", "full")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,17 @@ class Settings:
         default=0, metadata={"help": "Requests per minute per API key; 0 turns it off."}
     )
     log_level: str = field(default="info", metadata={"help": "Log level of the server."})
+
+    def __post_init__(self) -> None:
+        if self.store_ip not in STORE_IP_POLICIES:
+            raise ValueError(
+                f"SHARELOG_STORE_IP must be one of {', '.join(STORE_IP_POLICIES)}, got {self.store_ip!r}"
+            )
+        for name in ("port", "workers", "max_body_bytes", "pool_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"SHARELOG_{name.upper()} must be at least 1")
+        if self.rate_limit < 0:
+            raise ValueError("SHARELOG_RATE_LIMIT must be 0 (off) or more")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -25,15 +25,17 @@ class GeoError(RuntimeError):
 
 
 def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address, with an IPv4-mapped IPv6 address (``::ffff:a.b.c.d``) read as IPv4."""
     try:
-        return ipaddress.ip_address(text)
+        ip = ipaddress.ip_address(text)
     except ValueError:
         return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
 
 
 def _routable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
     return ip.is_global and not ip.is_multicast
 
 
@@ -64,11 +66,18 @@ class Locator:
         return self.lookup_many([ip])[0]
 
     def _resolve(self, ips: list[str]) -> list[Location]:
-        routable = [ip for ip in ips if (p := parse_ip(ip)) is not None and _routable(p)]
-        codes = dict(zip(routable, iptocc.country_code(routable), strict=True)) if routable else {}
-        return [
-            Location(country=code.upper()) if (code := codes.get(ip)) else UNKNOWN for ip in ips
-        ]
+        canonical = {}
+        for text in ips:
+            ip = parse_ip(text)
+            if ip is not None and _routable(ip):
+                canonical[text] = str(ip)
+        wanted = sorted(set(canonical.values()))
+        codes = dict(zip(wanted, iptocc.country_code(wanted), strict=True)) if wanted else {}
+        result = []
+        for text in ips:
+            code = codes.get(canonical.get(text, ""))
+            result.append(Location(country=code.upper()) if code else UNKNOWN)
+        return result
 
 
 class MmdbLocator(Locator):
