@@ -24,11 +24,11 @@ from starlette.datastructures import QueryParams
 from starlette.responses import StreamingResponse
 
 from sharelog.api.usage_request import Cursor, UsageRequest
+from sharelog.exports import CSV_COLUMNS, csv_row
 from sharelog.store import usage as usage_store
 from sharelog.store.database import Database
 from sharelog.timestamps import format_timestamp
 
-CSV_COLUMNS = ("id", "agent", "start", "end", "duration", "shares", "viewers", "countries")
 MEDIA_TYPES = {
     "json": "application/json",
     "ndjson": "application/x-ndjson",
@@ -120,22 +120,7 @@ class UsageStream:
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
         for chunk in self._chunks():
-            for s in chunk:
-                countries = sorted(
-                    {g["country"] for g in s["viewers"]["locations"] if g["country"]}
-                )
-                writer.writerow(
-                    (
-                        s["id"],
-                        s["agent"],
-                        s["start"],
-                        s["end"] or "",
-                        s["duration"],
-                        len(s["shares"]),
-                        s["viewers"]["count"],
-                        ";".join(countries),
-                    )
-                )
+            writer.writerows(csv_row(s) for s in chunk)
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
             buffer.truncate()

@@ -11,6 +11,7 @@ from sharelog.cli.admin import accounts_app, db_app, keys_app
 from sharelog.cli.context import DatabaseOption, console, fail, open_database, settings
 from sharelog.cli.demo import demo_session_count, fill_demo, read_key
 from sharelog.cli.geo import geo_app
+from sharelog.cli.importer import import_command
 from sharelog.cli.usage import usage_command
 from sharelog.geo import GeoError, open_locator
 
@@ -26,6 +27,7 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(geo_app, name="geo")
 app.command("usage")(usage_command)
+app.command("import")(import_command)
 
 DEMO_SESSIONS = 2000
 

@@ -1,13 +1,156 @@
-"""``sharelog usage``: fetch usage history from any compatible server."""
+"""``sharelog usage``: fetch usage history from any compatible server.
+
+Exit codes: 0 success, 2 bad arguments, 3 authentication refused, 4 server or
+network error; each failure is one line on stderr, never a traceback.
+"""
 
 from __future__ import annotations
 
+import csv
+import enum
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, NoReturn, TypeVar
+
+import orjson
 import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from sharelog.client import (
+    ApiError,
+    AuthenticationError,
+    ClientError,
+    InvalidRequest,
+    TransportError,
+    UsageClient,
+)
+from sharelog.exports import CSV_COLUMNS, csv_row
+
+T = TypeVar("T")
+
+
+class Format(enum.StrEnum):
+    table = "table"
+    json = "json"
+    ndjson = "ndjson"
+    csv = "csv"
+
+
+def exit_with(code: int, message: str) -> NoReturn:
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def guarded(action: Callable[[], T]) -> T:
+    """Run a client action, turning its errors into the command's exit codes."""
+    try:
+        return action()
+    except AuthenticationError as exc:
+        exit_with(3, f"authentication refused ({exc.status} {exc.code}): {exc.message}")
+    except InvalidRequest as exc:
+        exit_with(2, f"the server refused {exc.parameter or 'the request'}: {exc.message}")
+    except ApiError as exc:
+        exit_with(4, f"server error {exc.status} {exc.code}: {exc.message}")
+    except TransportError as exc:
+        exit_with(4, f"cannot reach the server: {exc}")
+    except ClientError as exc:
+        exit_with(2, str(exc))
+
+
+@contextmanager
+def output_to(path: Path | None) -> Iterator[IO[str]]:
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        handle = path.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        exit_with(2, f"cannot write {path}: {exc.strerror}")
+    with handle:
+        yield handle
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,} sessions"),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not enabled,
+    )
+
+
+def write_sessions(
+    client: UsageClient, fmt: Format, out: IO[str], query: dict[str, Any], show: bool
+) -> None:
+    writer = csv.writer(out, lineterminator="\r\n") if fmt is Format.csv else None
+    if writer is not None:
+        writer.writerow(CSV_COLUMNS)
+    with _progress(show) as progress:
+        task = progress.add_task("exporting", total=None)
+
+        def export() -> None:
+            for page in client.iter_pages(**query):
+                sessions = page.get("sessions", [])
+                if writer is not None:
+                    writer.writerows(csv_row(s) for s in sessions)
+                else:
+                    out.write("".join(orjson.dumps(s).decode() + "\n" for s in sessions))
+                progress.advance(task, len(sessions))
+
+        guarded(export)
+
+
+def print_tables(document: dict[str, Any], out: IO[str]) -> None:
+    console = Console(file=out)
+    stats = document.get("stats", {})
+    total = stats.get("total", {"meetings": 0, "seconds": 0})
+    console.print(
+        f"[bold]{document['from']} to {document['to']}[/bold]: "
+        f"{total['meetings']:,} meetings, {total['seconds'] / 3600:,.1f} hours"
+    )
+    agents = Table("agent", "meetings", "hours", "average minutes", title="per agent")
+    for agent, f in sorted(stats.get("per_agent", {}).items(), key=lambda kv: -kv[1]["seconds"]):
+        average = f["seconds"] / f["meetings"] / 60 if f["meetings"] else 0
+        agents.add_row(agent, f"{f['meetings']:,}", f"{f['seconds'] / 3600:,.1f}", f"{average:.1f}")
+    console.print(agents)
+    sessions = Table(
+        "id", "agent", "start", "end", "minutes", "shares", "viewers", "countries", title="sessions"
+    )
+    for s in document.get("sessions", []):
+        row = csv_row(s)
+        sessions.add_row(*(str(v) for v in (*row[:4], f"{s['duration'] / 60:.1f}", *row[5:])))
+    console.print(sessions)
 
 
 def usage_command(
     url: str = typer.Option(..., "--url", envvar="SHARELOG_URL", help="Server base URL."),
-    key: str = typer.Option(..., "--key", envvar="SHARELOG_KEY", help="API key."),
+    key: str = typer.Option(
+        ..., "--key", envvar="SHARELOG_KEY", help="API key (read scope is enough)."
+    ),
+    from_: str | None = typer.Option(None, "--from", help="Window start (any timestamp spelling)."),
+    to: str | None = typer.Option(None, "--to", help="Window end, exclusive (default now)."),
+    agent: list[str] | None = typer.Option(None, "--agent", help="Only this agent (repeatable)."),
+    fmt: Format = typer.Option(Format.table, "--format", help="table, json, ndjson or csv."),
+    output: Path | None = typer.Option(
+        None, "--output", help="Write to this file instead of stdout."
+    ),
 ) -> None:
-    """Fetch usage history (see `sharelog usage --help`)."""
-    raise typer.Exit(2)
+    """Fetch usage history from any compatible server."""
+    query: dict[str, Any] = {"from_": from_, "to": to, "agents": agent or None}
+    with UsageClient(url, key) as client, output_to(output) as out:
+        if fmt in (Format.ndjson, Format.csv):
+            write_sessions(
+                client, fmt, out, query, show=output is not None or not sys.stdout.isatty()
+            )
+            return
+        document = guarded(lambda: client.usage_document(**query))
+        if fmt is Format.json:
+            out.write(orjson.dumps(document).decode() + "\n")
+        else:
+            print_tables(document, out)

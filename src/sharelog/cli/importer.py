@@ -1,0 +1,167 @@
+"""``sharelog import``: copy sessions from a file or another server into a sharelog server.
+
+A usage document reports viewers as counts by location, not one by one. When
+the source is a sharelog server, each session's viewers are fetched from
+``GET /ss/api/sessions/{id}``; otherwise (a file, or a server without that
+endpoint) they are rebuilt from the location groups as viewers ``v-1`` ... ``v-n``
+who joined at the session's start, so counts and places survive the copy.
+Sessions are replaced by id, so running an import twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from sharelog.cli.usage import exit_with, guarded
+from sharelog.client import ApiError, UsageClient
+
+BATCH = 500
+
+
+def import_body(
+    session: dict[str, Any], viewers: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """An exported session (a usage document's, or a session detail) as an import body."""
+    listed = viewers if viewers is not None else _viewers_of(session)
+    return {
+        "id": session["id"],
+        "agent": session["agent"],
+        "start": session["start"],
+        "end": session.get("end"),
+        "shares": [
+            {"at": s["at"], "type": s["type"], "title": s.get("title") or "", "url": s.get("url")}
+            for s in session.get("shares", [])
+        ],
+        "viewers": listed,
+    }
+
+
+def _viewers_of(session: dict[str, Any]) -> list[dict[str, Any]]:
+    viewers = session.get("viewers") or []
+    if isinstance(viewers, list):  # already in import form
+        return viewers
+    if "list" in viewers:
+        return [
+            {
+                "id": v["id"],
+                "joined": v["joined"],
+                "left": v.get("left"),
+                "location": {k: v.get(k) for k in ("country", "region", "city")},
+            }
+            for v in viewers["list"]
+        ]
+    rebuilt, n = [], 0
+    for group in viewers.get("locations", []):
+        for _ in range(group["count"]):
+            n += 1
+            rebuilt.append(
+                {
+                    "id": f"v-{n}",
+                    "joined": session["start"],
+                    "location": {k: group.get(k) for k in ("country", "region", "city")},
+                }
+            )
+    return rebuilt
+
+
+def sessions_from_file(path: Path) -> Iterator[dict[str, Any]]:
+    """NDJSON (a session a line), or JSON: a usage document, a list, or {"sessions": [...]}."""
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        exit_with(2, f"cannot read {path}: {exc.strerror}")
+    try:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:
+            yield from (orjson.loads(line) for line in text.splitlines() if line.strip())
+        except orjson.JSONDecodeError as exc:
+            exit_with(2, f"{path} is neither JSON nor NDJSON: {exc}")
+        return
+    if isinstance(document, dict) and isinstance(document.get("sessions"), list):
+        yield from document["sessions"]
+    elif isinstance(document, list):
+        yield from document
+    elif isinstance(document, dict) and "id" in document:
+        yield document
+    else:
+        exit_with(2, f"{path}: expected sessions (a list, {{'sessions': [...]}} or NDJSON)")
+
+
+def sessions_from_server(
+    source: UsageClient, from_: str | None, to: str | None
+) -> Iterator[dict[str, Any]]:
+    detail = True
+    for page in source.iter_pages(from_, to):
+        for session in page.get("sessions", []):
+            viewers = None
+            if detail and (session.get("viewers") or {}).get("count"):
+                try:
+                    viewers = _viewers_of(
+                        source.request("GET", f"/ss/api/sessions/{session['id']}").json()
+                    )
+                except ApiError as exc:
+                    if exc.status not in (404, 405):
+                        raise
+                    detail = False  # not a sharelog server: rebuild from locations
+            yield import_body(session, viewers)
+
+
+def batches(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def import_command(
+    file: Path | None = typer.Argument(None, help="NDJSON or JSON file of sessions."),
+    url: str = typer.Option(..., "--url", envvar="SHARELOG_URL", help="Target server base URL."),
+    key: str = typer.Option(..., "--key", envvar="SHARELOG_KEY", help="A write key of the target."),
+    source_url: str | None = typer.Option(
+        None, "--source-url", help="Copy from this server instead."
+    ),
+    source_key: str | None = typer.Option(None, "--source-key", help="A read key of the source."),
+    from_: str | None = typer.Option(None, "--from", help="Window start, with --source-url."),
+    to: str | None = typer.Option(None, "--to", help="Window end, with --source-url."),
+) -> None:
+    """Copy sessions into a sharelog server, in batches; running it twice changes nothing."""
+    if (file is None) == (source_url is None):
+        exit_with(2, "give either FILE or --source-url (with --source-key)")
+    if source_url is not None and not source_key:
+        exit_with(2, "--source-url needs --source-key")
+    totals = {"received": 0, "created": 0, "replaced": 0}
+    with UsageClient(url, key) as target:
+        source = UsageClient(source_url, source_key) if source_url else None
+        sessions = (
+            sessions_from_server(source, from_, to)
+            if source is not None
+            else (import_body(s) for s in sessions_from_file(file))  # type: ignore[arg-type]
+        )
+
+        def run() -> None:
+            with Progress(console=Console(stderr=True), transient=True) as progress:
+                task = progress.add_task("importing", total=None)
+                for batch in batches(sessions, BATCH):
+                    result = target.post_sessions(batch)
+                    for name in totals:
+                        totals[name] += getattr(result, name)
+                    progress.advance(task, len(batch))
+
+        try:
+            guarded(run)
+        finally:
+            if source is not None:
+                source.close()
+    Console(stderr=True).print(
+        f"imported {totals['received']:,} sessions: {totals['created']:,} created, "
+        f"{totals['replaced']:,} replaced",
+        highlight=False,
+    )

@@ -1,0 +1,48 @@
+"""A Python client for the usage-history API (sharelog or any compatible server).
+
+from sharelog.client import UsageClient
+
+with UsageClient("http://127.0.0.1:8000", "slk_...") as client:
+    usage = client.usage("2026-11-01", "2026-12-01")
+    for session in client.iter_sessions("2026-01-01"):
+        ...
+"""
+
+from sharelog.client._client import AsyncUsageClient, UsageClient
+from sharelog.client._exceptions import (
+    ApiError,
+    AuthenticationError,
+    ClientError,
+    InvalidRequest,
+    TransportError,
+)
+from sharelog.client._models import (
+    EventsResult,
+    Figures,
+    ImportResult,
+    LocationCount,
+    Session,
+    Share,
+    Stats,
+    Usage,
+    Viewer,
+)
+
+__all__ = [
+    "ApiError",
+    "AsyncUsageClient",
+    "AuthenticationError",
+    "ClientError",
+    "EventsResult",
+    "Figures",
+    "ImportResult",
+    "InvalidRequest",
+    "LocationCount",
+    "Session",
+    "Share",
+    "Stats",
+    "TransportError",
+    "Usage",
+    "UsageClient",
+    "Viewer",
+]

@@ -1,0 +1,284 @@
+"""``UsageClient`` and ``AsyncUsageClient``: the usage-history API from Python.
+
+Both speak to any server of this API, sharelog or CrankWheel: the key goes as
+``Authorization: Basic <key>``. Requests are retried with exponential backoff
+on 429 (honouring ``Retry-After``), 502, 503, 504 and connection errors, never
+on another 4xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from sharelog.client._exceptions import ClientError, TransportError, error_for
+from sharelog.client._models import EventsResult, ImportResult, Session, Usage
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+PAGE_SIZE = 1000
+Moment = datetime | str | int | float | None
+
+
+def _moment(value: Moment) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.isoformat()
+    return str(value)
+
+
+def usage_params(
+    from_: Moment = None,
+    to: Moment = None,
+    agents: Sequence[str] | None = None,
+    **extra: Any,
+) -> list[tuple[str, str]]:
+    params = [(k, v) for k, v in (("from", _moment(from_)), ("to", _moment(to))) if v is not None]
+    params += [("agent", a) for a in agents or ()]
+    params += [(k, str(v)) for k, v in extra.items() if v is not None]
+    return params
+
+
+def _settings(base_url: str | None, key: str | None) -> tuple[str, str]:
+    base_url = base_url or os.environ.get("SHARELOG_URL")
+    key = key or os.environ.get("SHARELOG_KEY")
+    if not base_url or not key:
+        raise ClientError(
+            "a server URL and an API key are needed (or SHARELOG_URL and SHARELOG_KEY)"
+        )
+    return base_url.rstrip("/"), key
+
+
+class _Retry:
+    """How long to wait before attempt ``n``, or None to give up."""
+
+    def __init__(self, retries: int, backoff: float, max_wait: float) -> None:
+        self.retries, self.backoff, self.max_wait = retries, backoff, max_wait
+
+    def delay(self, attempt: int, response: httpx.Response | None) -> float | None:
+        if attempt >= self.retries:
+            return None
+        if response is not None:
+            retry_after = response.headers.get("retry-after", "")
+            if retry_after.isdigit():
+                return min(float(retry_after), self.max_wait)
+        wait: float = self.backoff * 2**attempt * (1 + random.random() / 4)
+        return min(wait, self.max_wait)
+
+
+def _check(response: httpx.Response) -> httpx.Response:
+    if response.status_code >= 400:
+        raise error_for(response)
+    return response
+
+
+def _sessions_body(sessions: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    return {"sessions": list(sessions)}
+
+
+class UsageClient:
+    """A synchronous client. ``UsageClient(base_url, key)``; also a context manager."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        key: str | None = None,
+        *,
+        timeout: float = 60.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_wait: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        base, secret = _settings(base_url, key)
+        self._retry = _Retry(retries, backoff, max_wait)
+        self._http = httpx.Client(
+            base_url=base,
+            headers={"Authorization": f"Basic {secret}"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def __enter__(self) -> UsageClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send with retries; raise ApiError for an error answer, TransportError when unreachable."""
+        attempt = 0
+        while True:
+            response: httpx.Response | None = None
+            try:
+                response = self._http.request(method, path, **kwargs)
+                if response.status_code not in RETRY_STATUSES:
+                    return _check(response)
+            except httpx.TransportError as exc:
+                if (wait := self._retry.delay(attempt, None)) is None:
+                    raise TransportError(f"{method} {path}: {exc}") from exc
+            else:
+                if (wait := self._retry.delay(attempt, response)) is None:
+                    return _check(response)
+            time.sleep(wait)
+            attempt += 1
+
+    def usage(
+        self, from_: Moment = None, to: Moment = None, agents: Sequence[str] | None = None
+    ) -> Usage:
+        """The whole usage document of a window (stats and every session)."""
+        return Usage.from_json(
+            self.request("GET", "/ss/api/usage", params=usage_params(from_, to, agents)).json()
+        )
+
+    def usage_document(
+        self, from_: Moment = None, to: Moment = None, agents: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """The same document as plain JSON."""
+        document: dict[str, Any] = self.request(
+            "GET", "/ss/api/usage", params=usage_params(from_, to, agents)
+        ).json()
+        return document
+
+    def iter_pages(
+        self,
+        from_: Moment = None,
+        to: Moment = None,
+        agents: Sequence[str] | None = None,
+        *,
+        page_size: int = PAGE_SIZE,
+    ) -> Iterator[dict[str, Any]]:
+        """Each page's JSON; a server without paging answers everything in one page."""
+        params = usage_params(from_, to, agents, limit=page_size)
+        while True:
+            page: dict[str, Any] = self.request("GET", "/ss/api/usage", params=params).json()
+            yield page
+            cursor = page.get("next_cursor")
+            if not cursor:  # absent: the server does not page; null: last page
+                return
+            params = [*usage_params(limit=page_size), ("cursor", cursor)]
+
+    def iter_sessions(
+        self,
+        from_: Moment = None,
+        to: Moment = None,
+        agents: Sequence[str] | None = None,
+        *,
+        page_size: int = PAGE_SIZE,
+    ) -> Iterator[Session]:
+        for page in self.iter_pages(from_, to, agents, page_size=page_size):
+            yield from (Session.from_json(s) for s in page.get("sessions", []))
+
+    def session(self, session_id: str) -> Session:
+        return Session.from_json(self.request("GET", f"/ss/api/sessions/{session_id}").json())
+
+    def post_sessions(self, sessions: Iterable[Mapping[str, Any]]) -> ImportResult:
+        return ImportResult(
+            **self.request("POST", "/ss/api/sessions", json=_sessions_body(sessions)).json()
+        )
+
+    def post_events(self, events: Iterable[Mapping[str, Any]]) -> EventsResult:
+        return EventsResult(
+            **self.request("POST", "/ss/api/events", json={"events": list(events)}).json()
+        )
+
+
+class AsyncUsageClient:
+    """The same API for asyncio: every method is a coroutine, paging an async iterator."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        key: str | None = None,
+        *,
+        timeout: float = 60.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_wait: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        base, secret = _settings(base_url, key)
+        self._retry = _Retry(retries, backoff, max_wait)
+        self._http = httpx.AsyncClient(
+            base_url=base,
+            headers={"Authorization": f"Basic {secret}"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> AsyncUsageClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        attempt = 0
+        while True:
+            response: httpx.Response | None = None
+            try:
+                response = await self._http.request(method, path, **kwargs)
+                if response.status_code not in RETRY_STATUSES:
+                    return _check(response)
+            except httpx.TransportError as exc:
+                if (wait := self._retry.delay(attempt, None)) is None:
+                    raise TransportError(f"{method} {path}: {exc}") from exc
+            else:
+                if (wait := self._retry.delay(attempt, response)) is None:
+                    return _check(response)
+            await asyncio.sleep(wait)
+            attempt += 1
+
+    async def usage(
+        self, from_: Moment = None, to: Moment = None, agents: Sequence[str] | None = None
+    ) -> Usage:
+        response = await self.request(
+            "GET", "/ss/api/usage", params=usage_params(from_, to, agents)
+        )
+        return Usage.from_json(response.json())
+
+    async def iter_sessions(
+        self,
+        from_: Moment = None,
+        to: Moment = None,
+        agents: Sequence[str] | None = None,
+        *,
+        page_size: int = PAGE_SIZE,
+    ) -> AsyncIterator[Session]:
+        params = usage_params(from_, to, agents, limit=page_size)
+        while True:
+            page = (await self.request("GET", "/ss/api/usage", params=params)).json()
+            for s in page.get("sessions", []):
+                yield Session.from_json(s)
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+            params = [*usage_params(limit=page_size), ("cursor", cursor)]
+
+    async def session(self, session_id: str) -> Session:
+        return Session.from_json(
+            (await self.request("GET", f"/ss/api/sessions/{session_id}")).json()
+        )
+
+    async def post_sessions(self, sessions: Iterable[Mapping[str, Any]]) -> ImportResult:
+        response = await self.request("POST", "/ss/api/sessions", json=_sessions_body(sessions))
+        return ImportResult(**response.json())
+
+    async def post_events(self, events: Iterable[Mapping[str, Any]]) -> EventsResult:
+        response = await self.request("POST", "/ss/api/events", json={"events": list(events)})
+        return EventsResult(**response.json())

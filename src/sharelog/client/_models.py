@@ -1,0 +1,145 @@
+"""Typed results: frozen dataclasses with datetime fields, read from the API's JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _time(value: str) -> datetime:
+    parsed = parse_time(value)
+    assert parsed is not None
+    return parsed
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    meetings: int
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    total: Figures
+    per_agent: dict[str, Figures]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Stats:
+        return cls(
+            total=Figures(**data["total"]),
+            per_agent={agent: Figures(**f) for agent, f in data.get("per_agent", {}).items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    at: datetime
+    type: str
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LocationCount:
+    country: str | None
+    region: str | None
+    city: str | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    id: str
+    joined: datetime
+    left: datetime | None
+    seconds: int
+    country: str | None
+    region: str | None
+    city: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    id: str
+    agent: str
+    start: datetime
+    end: datetime | None
+    duration: int
+    shares: list[Share]
+    viewer_count: int
+    locations: list[LocationCount]
+    viewers: list[Viewer] | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Session:
+        viewers = data.get("viewers") or {}
+        listed = viewers.get("list")
+        return cls(
+            id=data["id"],
+            agent=data["agent"],
+            start=_time(data["start"]),
+            end=parse_time(data.get("end")),
+            duration=int(data.get("duration", 0)),
+            shares=[
+                Share(_time(s["at"]), s["type"], s.get("title", ""), s.get("url"))
+                for s in data.get("shares", [])
+            ],
+            viewer_count=int(viewers.get("count", 0)),
+            locations=[LocationCount(**g) for g in viewers.get("locations", [])],
+            viewers=None
+            if listed is None
+            else [
+                Viewer(
+                    id=v["id"],
+                    joined=_time(v["joined"]),
+                    left=parse_time(v.get("left")),
+                    seconds=int(v.get("seconds", 0)),
+                    country=v.get("country"),
+                    region=v.get("region"),
+                    city=v.get("city"),
+                )
+                for v in listed
+            ],
+            raw=data,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    from_: datetime
+    to: datetime
+    stats: Stats | None
+    sessions: list[Session]
+    next_cursor: str | None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Usage:
+        return cls(
+            from_=_time(data["from"]),
+            to=_time(data["to"]),
+            stats=Stats.from_json(data["stats"]) if "stats" in data else None,
+            sessions=[Session.from_json(s) for s in data.get("sessions", [])],
+            next_cursor=data.get("next_cursor"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    received: int
+    created: int
+    replaced: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventsResult:
+    received: int
+    accepted: int
+    duplicates: int

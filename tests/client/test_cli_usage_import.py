@@ -1,0 +1,157 @@
+"""`sharelog usage` and `sharelog import` against a real server, as a user runs them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from sharelog.cli.main import app
+from tests.client.conftest import SESSIONS, Live
+from tests.servers import free_port
+
+runner = CliRunner()
+WINDOW = ["--from", "2026-11-01", "--to", "2026-11-10"]
+
+
+def usage(live: Live, *args: str, key: str | None = None) -> str:
+    result = runner.invoke(
+        app, ["usage", "--url", live.url, "--key", key or live.source.read_key, *WINDOW, *args]
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def api_document(live: Live, key: str) -> dict:  # type: ignore[type-arg]
+    return httpx.get(
+        f"{live.url}/ss/api/usage",
+        params={"from": "2026-11-01", "to": "2026-11-10"},
+        headers={"Authorization": f"Basic {key}"},
+    ).json()
+
+
+def test_json_is_the_apis_document(live: Live) -> None:
+    document = json.loads(usage(live, "--format", "json"))
+    assert document["stats"] == api_document(live, live.source.read_key)["stats"]
+    assert len(document["sessions"]) == len(SESSIONS)
+
+
+def test_ndjson_and_csv_to_a_file(live: Live, tmp_path: Path) -> None:
+    out = tmp_path / "usage.ndjson"
+    usage(live, "--format", "ndjson", "--output", str(out))
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [s["id"] for s in lines] == [
+        s["id"] for s in api_document(live, live.source.read_key)["sessions"]
+    ]
+    rows = list(
+        csv.reader(io.StringIO(usage(live, "--format", "csv", "--agent", "agent0@example.com")))
+    )
+    assert rows[0] == ["id", "agent", "start", "end", "duration", "shares", "viewers", "countries"]
+    assert {r[1] for r in rows[1:]} == {"agent0@example.com"} and len(rows) == 5
+    assert rows[1][5:] == ["1", "2", "IS"]
+
+
+def test_table_shows_totals_and_agents(live: Live) -> None:
+    text = usage(live)
+    assert f"{len(SESSIONS)} meetings" in text
+    assert "agent0@example.com" in text and "agent1@example.com" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--key", "slk_refused"], 3),
+        (["--from", "someday"], 2),
+        (["--format", "xml"], 2),
+    ],
+)
+def test_exit_codes(live: Live, args: list[str], code: int) -> None:
+    base = ["usage", "--url", live.url, "--key", live.source.read_key]
+    result = runner.invoke(app, [*base, *args])
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unreachable_server_is_exit_4_with_one_line() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sharelog",
+            "usage",
+            "--url",
+            f"http://127.0.0.1:{free_port()}",
+            "--key",
+            "k",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 4
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_import_from_a_file_then_again_changes_nothing(live: Live, tmp_path: Path) -> None:
+    export = tmp_path / "export.ndjson"
+    usage(live, "--format", "ndjson", "--output", str(export))
+    command = ["import", str(export), "--url", live.url, "--key", live.target.write_key]
+    first = runner.invoke(app, command)
+    assert first.exit_code == 0, first.output
+    after_first = api_document(live, live.target.read_key)
+    second = runner.invoke(app, command)
+    assert second.exit_code == 0 and "0 created" in second.output
+    assert api_document(live, live.target.read_key) == after_first
+    source = api_document(live, live.source.read_key)
+    assert after_first["stats"] == source["stats"] or after_first["stats"]["total"][
+        "meetings"
+    ] >= len(SESSIONS)
+    by_id = {s["id"]: s for s in after_first["sessions"]}
+    for session in source["sessions"]:
+        copied = by_id[session["id"]]
+        assert (copied["agent"], copied["start"], copied["end"], copied["shares"]) == (
+            session["agent"],
+            session["start"],
+            session["end"],
+            session["shares"],
+        )
+        assert copied["viewers"] == session["viewers"]
+
+
+def test_import_from_another_server_keeps_the_viewers(live: Live) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "import",
+            "--url",
+            live.url,
+            "--key",
+            live.target.write_key,
+            "--source-url",
+            live.url,
+            "--source-key",
+            live.source.read_key,
+            *WINDOW,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    headers = {"Authorization": f"Basic {live.target.read_key}"}
+    copied = httpx.get(f"{live.url}/ss/api/sessions/s-0", headers=headers).json()
+    original = httpx.get(
+        f"{live.url}/ss/api/sessions/s-0",
+        headers={"Authorization": f"Basic {live.source.read_key}"},
+    ).json()
+    assert copied["viewers"]["list"] == original["viewers"]["list"]
+
+
+def test_import_needs_one_source() -> None:
+    result = runner.invoke(app, ["import", "--url", "http://127.0.0.1:1", "--key", "k"])
+    assert result.exit_code == 2
