@@ -132,6 +132,11 @@ def make_tenant(db: Database, name: str) -> Tenant:
 
 
 @pytest.fixture
+def tenant_on_sqlite(sqlite_db: Database) -> Tenant:
+    return make_tenant(sqlite_db, "acme")
+
+
+@pytest.fixture
 def tenant(db: Database) -> Tenant:
     return make_tenant(db, "acme")
 

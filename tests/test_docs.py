@@ -26,7 +26,16 @@ def test_every_endpoint_is_in_the_readme(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "command",
-    ["serve", "db upgrade", "accounts create", "keys create", "keys list", "keys revoke", "demo", "usage"],
+    [
+        "serve",
+        "db upgrade",
+        "accounts create",
+        "keys create",
+        "keys list",
+        "keys revoke",
+        "demo",
+        "usage",
+    ],
 )
 def test_every_command_is_in_the_readme(command: str) -> None:
     assert f"sharelog {command}" in README

@@ -28,7 +28,10 @@ EXPECTED = from_datetime(datetime(2026, 11, 1, 9, tzinfo=UTC))
         ("2026-11-01T10:00:00 01:00", EXPECTED),  # an unencoded + in a query string
         ("2026-11-01T04:30:00-04:30", EXPECTED),
         ("2026-11-01T10:00:00.250+01:00", EXPECTED + 250_000),
-        ("2026-11-01T09:00:00.123456789Z", EXPECTED + 123_456),  # finer than a microsecond: truncated
+        (
+            "2026-11-01T09:00:00.123456789Z",
+            EXPECTED + 123_456,
+        ),  # finer than a microsecond: truncated
         ("2026-11-01T09:00:00", EXPECTED),  # no offset: UTC
         ("2026-11-01 09:00:00", EXPECTED),
         ("2026-11-01", EXPECTED - 9 * 3600 * 1_000_000),

@@ -48,6 +48,10 @@ class Settings:
     rate_limit: int = field(
         default=0, metadata={"help": "Requests per minute per API key; 0 turns it off."}
     )
+    auth_failures_per_minute: int = field(
+        default=20,
+        metadata={"help": "Failed authentications a client address may make a minute (then 429)."},
+    )
     log_level: str = field(default="info", metadata={"help": "Log level of the server."})
 
     def __post_init__(self) -> None:
@@ -55,7 +59,7 @@ class Settings:
             raise ValueError(
                 f"SHARELOG_STORE_IP must be one of {', '.join(STORE_IP_POLICIES)}, got {self.store_ip!r}"
             )
-        for name in ("port", "workers", "max_body_bytes", "pool_size"):
+        for name in ("port", "workers", "max_body_bytes", "pool_size", "auth_failures_per_minute"):
             if getattr(self, name) < 1:
                 raise ValueError(f"SHARELOG_{name.upper()} must be at least 1")
         if self.rate_limit < 0:

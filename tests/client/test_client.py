@@ -181,9 +181,12 @@ def test_other_client_errors_are_not_retried(status: int) -> None:
 
 def test_gives_up_after_the_retries() -> None:
     remote = Flaky(100, 503)
-    with UsageClient(
-        "http://remote", "k", retries=3, backoff=0.001, transport=httpx.MockTransport(remote)
-    ) as client, pytest.raises(ApiError) as error:
+    with (
+        UsageClient(
+            "http://remote", "k", retries=3, backoff=0.001, transport=httpx.MockTransport(remote)
+        ) as client,
+        pytest.raises(ApiError) as error,
+    ):
         client.usage()
     assert remote.calls == 4 and error.value.status == 503
 
@@ -196,9 +199,12 @@ def test_connection_errors_are_retried_then_reported() -> None:
         calls += 1
         raise httpx.ConnectError("refused", request=request)
 
-    with UsageClient(
-        "http://remote", "k", retries=2, backoff=0.001, transport=httpx.MockTransport(refuse)
-    ) as client, pytest.raises(TransportError):
+    with (
+        UsageClient(
+            "http://remote", "k", retries=2, backoff=0.001, transport=httpx.MockTransport(refuse)
+        ) as client,
+        pytest.raises(TransportError),
+    ):
         client.usage()
     assert calls == 3
 

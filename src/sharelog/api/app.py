@@ -10,8 +10,10 @@ from fastapi import FastAPI
 from sharelog import __version__
 from sharelog.api.body import BodyLimit
 from sharelog.api.errors import install_error_handlers
-from sharelog.api.metrics import Metrics, MetricsMiddleware
+from sharelog.api.metrics import Metrics
+from sharelog.api.observe import RequestObserver, configure_access_log
 from sharelog.api.openapi import install_openapi
+from sharelog.api.ratelimit import RateLimiter
 from sharelog.api.routes import events, service, sessions, usage
 from sharelog.api.routes.docs import install_docs
 from sharelog.config import Settings
@@ -56,6 +58,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.db = db
     app.state.ingestor = Ingestor(db, locator, settings.store_ip)
     app.state.metrics = Metrics()
+    app.state.key_limiter = (
+        RateLimiter(settings.rate_limit, "requests for this API key")
+        if settings.rate_limit
+        else None
+    )
+    app.state.auth_failures = RateLimiter(
+        settings.auth_failures_per_minute, "failed authentications from this address"
+    )
     install_error_handlers(app)
     app.include_router(usage.router)
     app.include_router(sessions.router)
@@ -64,5 +74,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     install_openapi(app)
     install_docs(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestObserver, metrics=app.state.metrics)
     return app
+
+
+def serve_app() -> FastAPI:
+    """The factory `sharelog serve` hands uvicorn: settings from the environment, JSON access log."""
+    settings = Settings.from_env()
+    configure_access_log(settings.log_level)
+    return create_app(settings)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import NoReturn
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from sharelog.api.ratelimit import RateLimiter
 from sharelog.domain import Principal, Scope
-from sharelog.errors import Forbidden, Unauthorized
+from sharelog.errors import Forbidden, RateLimited, Unauthorized
 from sharelog.store import accounts as account_store
 from sharelog.store.accounts import KEY_PREFIX
 from sharelog.store.database import Database
@@ -41,12 +43,25 @@ def key_from_header(header: str | None) -> str | None:
     return user or password or None
 
 
+def _refuse(request: Request, message: str) -> NoReturn:
+    """Count a failed authentication against the client's address, then refuse it."""
+    failures: RateLimiter = request.app.state.auth_failures
+    failures.take(request.client.host if request.client else "unknown")
+    raise Unauthorized(message)
+
+
 async def authenticate(request: Request) -> Principal:
+    address = request.client.host if request.client else "unknown"
+    # An address that keeps failing is refused before any key is looked at,
+    # so guessing keys cannot go faster than the failure limit.
+    wait = request.app.state.auth_failures.wait_seconds(address)
+    if wait:
+        raise RateLimited(f"too many failed authentications; retry in {wait} s", retry_after=wait)
     key = key_from_header(request.headers.get("authorization"))
     if key is None:
-        raise Unauthorized("an API key is required: Authorization: Basic <key>")
+        _refuse(request, "an API key is required: Authorization: Basic <key>")
     if len(key) > MAX_KEY_LENGTH:
-        raise Unauthorized("unknown or revoked API key")
+        _refuse(request, "unknown or revoked API key")
     db: Database = request.app.state.db
 
     def lookup() -> Principal | None:
@@ -55,8 +70,11 @@ async def authenticate(request: Request) -> Principal:
 
     principal = await run_in_threadpool(lookup)
     if principal is None:
-        raise Unauthorized("unknown or revoked API key")
+        _refuse(request, "unknown or revoked API key")
     request.state.principal = principal
+    limiter: RateLimiter | None = request.app.state.key_limiter
+    if limiter is not None:
+        limiter.take(principal.key_prefix)
     return principal
 
 

@@ -209,6 +209,11 @@ def parse_sessions_body(body: object) -> list[SessionIn]:
         raise InvalidParameter("body", 'must be a JSON object: a session or {"sessions": [...]}')
     items = body.get("sessions", [body])
     parsed = validate_items(
-        "sessions", items, _session_adapter.validate_python, 1, MAX_SESSIONS_PER_REQUEST, _check_session
+        "sessions",
+        items,
+        _session_adapter.validate_python,
+        1,
+        MAX_SESSIONS_PER_REQUEST,
+        _check_session,
     )
     return [to_session(s) for s in parsed]

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-import time
 from collections import defaultdict
-
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -62,31 +59,3 @@ class Metrics:
             for name, n in sorted(self.counters.items()):
                 lines += [f"# TYPE sharelog_{name} counter", f"sharelog_{name} {n}"]
         return "\n".join(lines) + "\n"
-
-
-class MetricsMiddleware:
-    """Times every request and counts it under its route template (not its raw path)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            route = scope.get("route")
-            name = getattr(route, "path", None) or "unmatched"
-            self.metrics.observe(scope["method"], name, status, time.perf_counter() - started)

@@ -68,12 +68,13 @@ def serve(
     # Workers rebuild the settings from the environment: hand them the flags that way.
     os.environ["SHARELOG_DATABASE_URL"] = config.database_url
     uvicorn.run(
-        "sharelog.api.app:create_app",
+        "sharelog.api.app:serve_app",
         factory=True,
         host=config.host,
         port=config.port,
         workers=config.workers,
         log_level=config.log_level,
+        access_log=False,  # ours is one JSON line a request, without client addresses
         proxy_headers=False,
     )
 

@@ -71,6 +71,9 @@ async def post_sessions(request: Request, principal: Principal = Depends(writer)
     result = await run_in_threadpool(
         request.app.state.ingestor.import_sessions, principal.account_id, batch
     )
+    metrics = request.app.state.metrics
+    metrics.count("sessions_created_total", result.created)
+    metrics.count("sessions_replaced_total", result.replaced)
     return json_response(
         {"received": result.received, "created": result.created, "replaced": result.replaced}
     )

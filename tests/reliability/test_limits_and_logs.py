@@ -1,0 +1,95 @@
+"""Rate limits per key and per failing address, and one JSON access line per request."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from starlette.testclient import TestClient
+
+from sharelog.api import create_app
+from sharelog.config import Settings
+from sharelog.store.database import Database
+from tests.conftest import Tenant
+
+
+def test_a_key_over_its_rate_limit_gets_429_with_retry_after(
+    sqlite_db: Database, tenant_on_sqlite: Tenant
+) -> None:
+    app = create_app(Settings(database_url=sqlite_db.url, rate_limit=5), database=sqlite_db)
+    with TestClient(app) as client:
+        headers = {"Authorization": f"Basic {tenant_on_sqlite.read_key}"}
+        statuses = [client.get("/ss/api/usage", headers=headers).status_code for _ in range(6)]
+        assert statuses == [200] * 5 + [429]
+        refused = client.get("/ss/api/usage", headers=headers)
+        assert refused.json()["error"]["code"] == "rate_limited"
+        assert int(refused.headers["retry-after"]) >= 1
+        # Another key of the same account has its own budget.
+        other = {"Authorization": f"Basic {tenant_on_sqlite.write_key}"}
+        assert client.get("/ss/api/usage", headers=other).status_code == 200
+
+
+def test_no_limit_by_default(sqlite_db: Database, tenant_on_sqlite: Tenant) -> None:
+    with TestClient(create_app(Settings(database_url=sqlite_db.url), database=sqlite_db)) as client:
+        headers = {"Authorization": f"Basic {tenant_on_sqlite.read_key}"}
+        assert {client.get("/healthz").status_code for _ in range(3)} == {200}
+        assert {client.get("/ss/api/usage", headers=headers).status_code for _ in range(40)} == {
+            200
+        }
+
+
+def test_failed_authentication_is_limited_per_address(
+    sqlite_db: Database, tenant_on_sqlite: Tenant
+) -> None:
+    settings = Settings(database_url=sqlite_db.url, auth_failures_per_minute=5)
+    with TestClient(create_app(settings, database=sqlite_db)) as client:
+        bad = {"Authorization": "Basic slk_guessguessguessguessguessguess00"}
+        statuses = [client.get("/ss/api/usage", headers=bad).status_code for _ in range(7)]
+        assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}
+        # While it is limited even a good key from that address waits: guessing cannot go faster.
+        good = client.get(
+            "/ss/api/usage", headers={"Authorization": f"Basic {tenant_on_sqlite.read_key}"}
+        )
+        assert good.status_code == 429 and "retry-after" in good.headers
+
+
+def test_one_json_access_line_per_request_without_secrets(
+    sqlite_db: Database, tenant_on_sqlite: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(Settings(database_url=sqlite_db.url), database=sqlite_db)
+    with TestClient(app) as client, caplog.at_level(logging.INFO, logger="sharelog.access"):
+        client.get(
+            "/ss/api/usage?from=2026-11-01",
+            headers={"Authorization": f"Basic {tenant_on_sqlite.read_key}"},
+        )
+        client.get(
+            "/ss/api/sessions/nope",
+            headers={"Authorization": f"Basic {tenant_on_sqlite.read_key}"},
+        )
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "sharelog.access"]
+    assert [(line["route"], line["status"]) for line in lines] == [
+        ("/ss/api/usage", 200),
+        ("/ss/api/sessions/{session_id}", 404),
+    ]
+    assert lines[0]["account_id"] == tenant_on_sqlite.account_id
+    assert lines[0]["key_prefix"] == tenant_on_sqlite.read_key[:12]
+    text = caplog.text
+    assert tenant_on_sqlite.read_key not in text and "testclient" not in text
+    assert all(line["duration_ms"] >= 0 for line in lines)
+
+
+def test_metrics_count_requests_and_ingestion(
+    sqlite_db: Database, tenant_on_sqlite: Tenant
+) -> None:
+    with TestClient(create_app(Settings(database_url=sqlite_db.url), database=sqlite_db)) as client:
+        headers = {"Authorization": f"Basic {tenant_on_sqlite.write_key}"}
+        event = {"id": "e1", "type": "session.ended", "session": "s", "at": "2026-11-02"}
+        client.post("/ss/api/events", json={"events": [event, event]}, headers=headers)
+        text = client.get("/metrics").text
+    assert (
+        'sharelog_http_requests_total{method="POST",route="/ss/api/events",status="200"} 1' in text
+    )
+    assert "sharelog_events_accepted_total 1" in text
+    assert "sharelog_events_duplicate_total 1" in text
+    assert 'sharelog_http_request_duration_seconds_count{route="/ss/api/events"} 1' in text
