@@ -30,6 +30,10 @@ class Settings:
         default=10 * 1024 * 1024,
         metadata={"help": "Largest request body accepted (413 above)."},
     )
+    body_timeout_seconds: int = field(
+        default=30,
+        metadata={"help": "Seconds a request body may take to arrive (then 400)."},
+    )
     sqlite_busy_timeout_ms: int = field(
         default=10_000,
         metadata={"help": "How long a SQLite writer waits for another process's lock."},
@@ -59,7 +63,14 @@ class Settings:
             raise ValueError(
                 f"SHARELOG_STORE_IP must be one of {', '.join(STORE_IP_POLICIES)}, got {self.store_ip!r}"
             )
-        for name in ("port", "workers", "max_body_bytes", "pool_size", "auth_failures_per_minute"):
+        for name in (
+            "port",
+            "workers",
+            "max_body_bytes",
+            "pool_size",
+            "auth_failures_per_minute",
+            "body_timeout_seconds",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"SHARELOG_{name.upper()} must be at least 1")
         if self.rate_limit < 0:

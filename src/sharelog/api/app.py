@@ -73,7 +73,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(service.router)
     install_openapi(app)
     install_docs(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        timeout_seconds=settings.body_timeout_seconds,
+    )
     app.add_middleware(RequestObserver, metrics=app.state.metrics)
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -26,11 +27,14 @@ async def read_json(request: Request, *, required: bool = True) -> Any:
 
 
 class BodyLimit:
-    """413 for a body over ``max_bytes``: at once from Content-Length, else once that much is read."""
+    """413 for a body over ``max_bytes``: at once from Content-Length, else once that much
+    is read. A body that has not all arrived ``timeout_seconds`` after the first read is
+    a 400: a client sending a byte a minute must not hold a request open for ever."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_seconds: float = 30.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_seconds = timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,10 +54,19 @@ class BodyLimit:
                     await response(scope, receive, send)
                     return
         seen = 0
+        deadline: float | None = None
 
         async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, deadline
+            loop = asyncio.get_running_loop()
+            if deadline is None:
+                deadline = loop.time() + self.timeout_seconds
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                raise InvalidParameter(
+                    "body", f"the request body did not arrive within {self.timeout_seconds:g} s"
+                ) from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
