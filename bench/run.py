@@ -16,11 +16,13 @@ FULL = [
     ["bench.events", "--events", "200000"],
     ["bench.usage", "--sessions", "1000000", "--small", "100000"],
     ["bench.geo_import", "--viewers", "5000"],
+    ["bench.load", "--seconds", "60"],
 ]
 QUICK = [
     ["bench.events", "--events", "20000"],
     ["bench.usage", "--sessions", "100000", "--small", "10000"],
     ["bench.geo_import", "--viewers", "5000", "--repeat", "2"],
+    ["bench.load", "--seconds", "10", "--sessions", "10000"],
 ]
 
 
