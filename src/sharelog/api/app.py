@@ -14,7 +14,7 @@ from sharelog.api.metrics import Metrics
 from sharelog.api.observe import RequestObserver, configure_access_log
 from sharelog.api.openapi import install_openapi
 from sharelog.api.ratelimit import RateLimiter
-from sharelog.api.routes import events, service, sessions, usage
+from sharelog.api.routes import daily, events, service, sessions, usage
 from sharelog.api.routes.docs import install_docs
 from sharelog.config import Settings
 from sharelog.geo import open_locator
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         settings.auth_failures_per_minute, "failed authentications from this address"
     )
     install_error_handlers(app)
+    app.include_router(daily.router)
     app.include_router(usage.router)
     app.include_router(sessions.router)
     app.include_router(events.router)
