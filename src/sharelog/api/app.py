@@ -17,6 +17,7 @@ from sharelog.api.ratelimit import RateLimiter
 from sharelog.api.routes import daily, events, service, sessions, usage
 from sharelog.api.routes.docs import install_docs
 from sharelog.config import Settings
+from sharelog.dashboard.routes import install_dashboard
 from sharelog.geo import open_locator
 from sharelog.ingest import Ingestor
 from sharelog.store.database import Database
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(service.router)
     install_openapi(app)
     install_docs(app)
+    install_dashboard(app)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,

@@ -31,18 +31,23 @@ _BY_STATUS: dict[int, type[SharelogError]] = {
 }
 
 
-def error_response(error: SharelogError, headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    error: SharelogError, headers: dict[str, str] | None = None, *, challenge: bool = True
+) -> Response:
     headers = dict(headers or {})
-    if isinstance(error, Unauthorized):
+    if isinstance(error, Unauthorized) and challenge:
         headers["WWW-Authenticate"] = 'Basic realm="sharelog"'
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after)
     return json_response(error.body(), status_code=error.status, headers=headers)
 
 
-async def _sharelog_error(_: Request, exc: Exception) -> Response:
+async def _sharelog_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SharelogError)
-    return error_response(exc)
+    # A browser answers a Basic challenge to fetch() with a login dialog; scripts
+    # that say X-Requested-With (the dashboard) get the 401 without it.
+    scripted = request.headers.get("x-requested-with", "").lower() == "xmlhttprequest"
+    return error_response(exc, challenge=not scripted)
 
 
 async def _http_error(_: Request, exc: Exception) -> Response:

@@ -1,0 +1,1 @@
+"""The usage dashboard: static files served at ``/``, data from the public API only."""
