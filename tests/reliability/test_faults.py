@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, make_url, text
+from sqlalchemy import event, make_url
 from starlette.testclient import TestClient
 
 from sharelog.api import create_app
@@ -158,33 +158,52 @@ def test_a_revocation_takes_effect_at_once_in_every_worker(
         server.stop()
 
 
-def test_every_acknowledged_import_survives_sigkill(db: Database) -> None:
-    tenant = make_tenant(db, "durable-import")
+def _session_posts(ids: list[str]) -> tuple[str, dict[str, Any]]:
+    return "/ss/api/sessions", {
+        "sessions": [session_body(sid, start="2026-11-02T10:00:00Z") for sid in ids]
+    }
+
+
+def _event_posts(ids: list[str]) -> tuple[str, dict[str, Any]]:
+    events = [
+        {
+            "id": f"start-{sid}",
+            "type": "session.started",
+            "session": sid,
+            "at": "2026-11-02T10:00:00Z",
+            "agent": "a@example.com",
+        }
+        for sid in ids
+    ]
+    return "/ss/api/events", {"events": events}
+
+
+@pytest.mark.parametrize("posts", [_session_posts, _event_posts], ids=["sessions", "events"])
+def test_every_acknowledged_write_survives_sigkill(db: Database, posts: Any) -> None:
+    """Several clients post; the server is SIGKILLed mid-stream; every acknowledged session is there."""
+    tenant = make_tenant(db, "durable")
     server = ServerProcess(db.url)
     acknowledged: list[str] = []
     lock = threading.Lock()
     stop = threading.Event()
 
     def client(n: int) -> None:
-        with httpx.Client(
-            base_url=server.url, headers={"Authorization": f"Basic {tenant.write_key}"}, timeout=5
-        ) as http:
+        headers = {"Authorization": f"Basic {tenant.write_key}"}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=5) as http:
             for batch in range(10_000):
                 if stop.is_set():
                     return
-                ids = [f"c{n}-b{batch}-{i}" for i in range(10)]
-                body = {
-                    "sessions": [session_body(sid, start="2026-11-02T10:00:00Z") for sid in ids]
-                }
+                ids = [f"c{n}-b{batch}-{i}" for i in range(20)]
+                path, body = posts(ids)
                 try:
-                    response = http.post("/ss/api/sessions", json=body)
+                    response = http.post(path, json=body)
                 except httpx.HTTPError:
-                    return
+                    return  # the server is gone: what was not acknowledged may be lost
                 if response.status_code == 200:
                     with lock:
                         acknowledged.extend(ids)
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(3)]
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
     for t in threads:
         t.start()
     time.sleep(1.5)
@@ -192,11 +211,21 @@ def test_every_acknowledged_import_survives_sigkill(db: Database) -> None:
     stop.set()
     for t in threads:
         t.join(timeout=10)
-    assert len(acknowledged) > 50
-    with db.reading() as conn:
-        stored = set(conn.execute(text("SELECT id FROM sessions")).scalars())
+    assert len(acknowledged) > 100, "too few posts were acknowledged for the test to mean anything"
+    restarted = ServerProcess(db.url)  # and the server comes back on the same data
+    try:
+        response = httpx.get(
+            f"{restarted.url}/ss/api/usage",
+            params={"from": "2026-11-01", "to": "2026-11-30", "include": "sessions"},
+            headers={"Authorization": f"Basic {tenant.read_key}"},
+            timeout=60,
+        )
+        assert response.status_code == 200
+        stored = {s["id"] for s in response.json()["sessions"]}
+    finally:
+        restarted.stop()
     missing = set(acknowledged) - stored
-    assert not missing, f"{len(missing)} acknowledged sessions lost"
+    assert not missing, f"{len(missing)} acknowledged sessions lost, e.g. {sorted(missing)[:5]}"
 
 
 def test_a_body_that_never_finishes_is_cut_off(tmp_path: Path, sqlite_template: Path) -> None:
