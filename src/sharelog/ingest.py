@@ -31,7 +31,8 @@ class Ingestor:
             if location is None and v.ip is not None:
                 location = next(found, UNKNOWN)
             ip = reduce_ip(v.ip, self.store_ip) if v.ip is not None else None
-            result.append(replace(v, location=location, ip=ip))
+            unchanged = location is v.location and ip == v.ip
+            result.append(v if unchanged else replace(v, location=location, ip=ip))
         return result
 
     def import_sessions(self, account_id: int, batch: list[SessionIn]) -> IngestResult:
