@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -268,5 +269,46 @@ def test_a_body_that_never_finishes_is_cut_off(tmp_path: Path, sqlite_template: 
         assert answer.startswith(b"HTTP/1.1 400"), answer
         assert b"did not arrive" in answer
         assert 0.5 < time.monotonic() - began < 5
+    finally:
+        server.stop()
+
+
+def test_a_long_streamed_answer_is_not_cut_by_the_body_timeout(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """The body deadline covers reading the request only, not a slow reader of a long stream."""
+    from sharelog.domain import SessionIn
+    from sharelog.store import sessions as session_store
+
+    path = tmp_path / "stream.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    tenant = make_tenant(db, "stream")
+    base = 1_793_577_600_000_000  # 2026-11-02T00:00:00Z
+    with db.writing() as conn:
+        batch = [
+            SessionIn(
+                f"s{i:06d}",
+                "a@example.com",
+                base + i * 1_000_000,
+                base + i * 1_000_000 + 60_000_000,
+            )
+            for i in range(20_000)
+        ]
+        session_store.import_sessions(conn, tenant.account_id, batch, 0)
+    db.dispose()
+    server = ServerProcess(f"sqlite:///{path}", env={"SHARELOG_BODY_TIMEOUT_SECONDS": "1"})
+    try:
+        params = {"from": "2026-11-01", "to": "2026-11-10", "include": "sessions"}
+        headers = {"Authorization": f"Basic {tenant.read_key}"}
+        with httpx.stream(
+            "GET", f"{server.url}/ss/api/usage", params=params, headers=headers, timeout=60
+        ) as response:
+            chunks = response.iter_bytes()
+            received = [next(chunks)]
+            time.sleep(2.5)  # a slow reader: the server waits on a full socket
+            received += list(chunks)
+        document = json.loads(b"".join(received))
+        assert len(document["sessions"]) == 20_000
     finally:
         server.stop()

@@ -55,9 +55,14 @@ class BodyLimit:
                     return
         seen = 0
         deadline: float | None = None
+        body_done = False
 
         async def limited_receive() -> Message:
-            nonlocal seen, deadline
+            nonlocal seen, deadline, body_done
+            if body_done:
+                # After the body, receive() only waits for a disconnect, for as
+                # long as a streamed response lasts: no deadline applies.
+                return await receive()
             loop = asyncio.get_running_loop()
             if deadline is None:
                 deadline = loop.time() + self.timeout_seconds
@@ -68,6 +73,7 @@ class BodyLimit:
                     "body", f"the request body did not arrive within {self.timeout_seconds:g} s"
                 ) from None
             if message["type"] == "http.request":
+                body_done = not message.get("more_body", False)
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     raise PayloadTooLarge(f"request body larger than {self.max_bytes} bytes")
