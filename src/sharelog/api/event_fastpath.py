@@ -1,0 +1,131 @@
+"""A hand-written reader for well-formed events: the common case, without Pydantic.
+
+It accepts only what the Pydantic models of ``event_bodies`` accept, and
+answers None for anything else, unusual or wrong; the caller then validates
+with the models, which name the first bad field. So this module can only make
+a valid batch faster, never let an invalid one through:
+tests/api/test_event_fastpath.py holds it to the models on generated input.
+
+Why: validating a 1,000-event batch through the models and converting it
+cost ~5 us an event, a third of the ingestion time on SQLite; this costs ~1.5.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sharelog.api.params import check_email
+from sharelog.domain import SHARE_TYPES, EventIn, Location
+from sharelog.geo.locator import parse_ip
+from sharelog.timestamps import TimestampError, parse_timestamp
+
+_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+_VIEWER_TYPES = ("viewer.joined", "viewer.left")
+
+
+class _NotPlain(Exception):
+    """The item needs the full validation."""
+
+
+def _id(item: dict[str, Any], name: str) -> str:
+    value = item.get(name)
+    if type(value) is not str or _ID.fullmatch(value) is None:
+        raise _NotPlain
+    return value
+
+
+def _text(value: Any, limit: int) -> str:
+    if type(value) is not str or len(value) > limit or "\x00" in value:
+        raise _NotPlain
+    return value
+
+
+def _optional_text(item: dict[str, Any], name: str, limit: int) -> str | None:
+    value = item.get(name)
+    return None if value is None else _text(value, limit)
+
+
+def _location(value: Any) -> Location | None:
+    if value is None:
+        return None
+    if type(value) is not dict:
+        raise _NotPlain
+    country = value.get("country")
+    if country is not None:
+        if (
+            type(country) is not str
+            or len(country) != 2
+            or not country.isascii()
+            or not country.isalpha()
+        ):
+            raise _NotPlain
+        country = country.upper()
+    return Location(
+        country=country,
+        region=_optional_text(value, "region", 200),
+        city=_optional_text(value, "city", 200),
+    )
+
+
+def _event(item: Any) -> EventIn:
+    if type(item) is not dict:
+        raise _NotPlain
+    event_id, kind, session = _id(item, "id"), item.get("type"), _id(item, "session")
+    at = item.get("at")
+    if type(at) not in (str, int, float):
+        raise _NotPlain
+    try:
+        at_us = parse_timestamp(at)
+    except TimestampError:
+        raise _NotPlain from None
+    if kind == "session.started":
+        agent = item.get("agent")
+        if type(agent) is not str:
+            raise _NotPlain
+        try:
+            email = check_email(agent)
+        except ValueError:
+            raise _NotPlain from None
+        return EventIn(event_id, kind, session, at_us, agent=email)
+    if kind == "session.ended":
+        return EventIn(event_id, kind, session, at_us)
+    if kind == "share.started":
+        share_type = item.get("share_type")
+        if share_type not in SHARE_TYPES or type(share_type) is not str:
+            raise _NotPlain
+        title = item.get("title")
+        return EventIn(
+            event_id,
+            kind,
+            session,
+            at_us,
+            share_type=share_type,
+            title="" if title is None else _text(title, 1000),
+            url=_optional_text(item, "url", 2048),
+        )
+    if kind in _VIEWER_TYPES:
+        viewer = _id(item, "viewer")
+        if kind == "viewer.left":
+            return EventIn(event_id, kind, session, at_us, viewer_id=viewer)
+        ip = item.get("ip")
+        if ip is not None and (type(ip) is not str or len(ip) > 45 or parse_ip(ip) is None):
+            raise _NotPlain
+        return EventIn(
+            event_id,
+            kind,
+            session,
+            at_us,
+            viewer_id=viewer,
+            ip=ip,
+            location=_location(item.get("location")),
+        )
+    raise _NotPlain
+
+
+def read_plain_events(items: list[Any]) -> list[EventIn] | None:
+    """Every item as an event when each is plainly valid; None to ask for full validation."""
+    try:
+        return [_event(item) for item in items]
+    except _NotPlain:
+        return None
