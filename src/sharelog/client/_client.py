@@ -9,6 +9,7 @@ on another 4xx.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import random
 import time
@@ -74,6 +75,24 @@ class _Retry:
         wait: float = self.backoff * 2**attempt * (1 + random.random() / 4)
         return min(wait, self.max_wait)
 
+    def decide(
+        self,
+        attempt: int,
+        what: str,
+        response: httpx.Response | None = None,
+        error: httpx.TransportError | None = None,
+    ) -> tuple[httpx.Response | None, float]:
+        """(the final response, 0) or (None, seconds to wait before trying again); raises
+        TransportError or ApiError once there is nothing left to try."""
+        if response is not None and response.status_code not in RETRY_STATUSES:
+            return _check(response), 0.0
+        wait = self.delay(attempt, response)
+        if wait is not None:
+            return None, wait
+        if response is not None:
+            return _check(response), 0.0
+        raise TransportError(f"{what}: {error}") from error
+
 
 def _check(response: httpx.Response) -> httpx.Response:
     if response.status_code >= 400:
@@ -119,21 +138,17 @@ class UsageClient:
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send with retries; raise ApiError for an error answer, TransportError when unreachable."""
-        attempt = 0
-        while True:
-            response: httpx.Response | None = None
+        for attempt in itertools.count():
             try:
-                response = self._http.request(method, path, **kwargs)
-                if response.status_code not in RETRY_STATUSES:
-                    return _check(response)
+                done, wait = self._retry.decide(
+                    attempt, f"{method} {path}", response=self._http.request(method, path, **kwargs)
+                )
             except httpx.TransportError as exc:
-                if (wait := self._retry.delay(attempt, None)) is None:
-                    raise TransportError(f"{method} {path}: {exc}") from exc
-            else:
-                if (wait := self._retry.delay(attempt, response)) is None:
-                    return _check(response)
+                done, wait = self._retry.decide(attempt, f"{method} {path}", error=exc)
+            if done is not None:
+                return done
             time.sleep(wait)
-            attempt += 1
+        raise AssertionError("unreachable")
 
     def usage(
         self, from_: Moment = None, to: Moment = None, agents: Sequence[str] | None = None
@@ -228,21 +243,16 @@ class AsyncUsageClient:
         await self._http.aclose()
 
     async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        attempt = 0
-        while True:
-            response: httpx.Response | None = None
+        for attempt in itertools.count():
             try:
                 response = await self._http.request(method, path, **kwargs)
-                if response.status_code not in RETRY_STATUSES:
-                    return _check(response)
+                done, wait = self._retry.decide(attempt, f"{method} {path}", response=response)
             except httpx.TransportError as exc:
-                if (wait := self._retry.delay(attempt, None)) is None:
-                    raise TransportError(f"{method} {path}: {exc}") from exc
-            else:
-                if (wait := self._retry.delay(attempt, response)) is None:
-                    return _check(response)
+                done, wait = self._retry.decide(attempt, f"{method} {path}", error=exc)
+            if done is not None:
+                return done
             await asyncio.sleep(wait)
-            attempt += 1
+        raise AssertionError("unreachable")
 
     async def usage(
         self, from_: Moment = None, to: Moment = None, agents: Sequence[str] | None = None
