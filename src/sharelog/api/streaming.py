@@ -117,7 +117,7 @@ class UsageStream:
 
     def _csv(self) -> Generator[bytes]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for chunk in self._chunks():
             writer.writerows(csv_row(s) for s in chunk)

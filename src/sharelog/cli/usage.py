@@ -88,7 +88,7 @@ def _progress(enabled: bool) -> Progress:
 def write_sessions(
     client: UsageClient, fmt: Format, out: IO[str], query: dict[str, Any], show: bool
 ) -> None:
-    writer = csv.writer(out, lineterminator="\r\n") if fmt is Format.csv else None
+    writer = csv.writer(out, lineterminator="\n") if fmt is Format.csv else None
     if writer is not None:
         writer.writerow(CSV_COLUMNS)
     with _progress(show) as progress:
