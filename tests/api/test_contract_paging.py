@@ -177,6 +177,8 @@ def test_csv_has_the_contract_columns(api: Api) -> None:
     ):
         response = api.get("/ss/api/usage", **kwargs)
         assert response.headers["content-type"].startswith("text/csv")
+        # Lines end with a plain newline: naive line splitting works too.
+        assert response.text.split("\n")[0] == "id,agent,start,end,duration,shares,viewers,countries"
         rows = list(csv.reader(io.StringIO(response.text)))
         assert rows[0] == [
             "id",
