@@ -53,8 +53,11 @@ class Settings:
         default=0, metadata={"help": "Requests per minute per API key; 0 turns it off."}
     )
     auth_failures_per_minute: int = field(
-        default=20,
-        metadata={"help": "Failed authentications a client address may make a minute (then 429)."},
+        default=60,
+        metadata={
+            "help": "Failed authentications a client address may make a minute (then 429); "
+            "loopback clients are exempt."
+        },
     )
     log_level: str = field(default="info", metadata={"help": "Log level of the server."})
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+from pathlib import Path
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -12,6 +15,7 @@ from sharelog.api import create_app
 from sharelog.config import Settings
 from sharelog.store.database import Database
 from tests.conftest import Tenant
+from tests.servers import ServerProcess
 
 
 def test_a_key_over_its_rate_limit_gets_429_with_retry_after(
@@ -93,3 +97,19 @@ def test_metrics_count_requests_and_ingestion(
     assert "sharelog_events_accepted_total 1" in text
     assert "sharelog_events_duplicate_total 1" in text
     assert 'sharelog_http_request_duration_seconds_count{route="/ss/api/events"} 1' in text
+
+
+def test_loopback_clients_are_not_locked_out(tmp_path: Path, sqlite_template: Path) -> None:
+    """Behind a local reverse proxy every client is 127.0.0.1: failures there are not counted."""
+    path = tmp_path / "loopback.db"
+    shutil.copy(sqlite_template, path)
+    server = ServerProcess(f"sqlite:///{path}", env={"SHARELOG_AUTH_FAILURES_PER_MINUTE": "3"})
+    try:
+        with httpx.Client(base_url=server.url) as http:
+            statuses = {
+                http.get("/ss/api/usage", headers={"Authorization": "Basic slk_bad"}).status_code
+                for _ in range(10)
+            }
+        assert statuses == {401}
+    finally:
+        server.stop()

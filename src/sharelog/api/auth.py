@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from sharelog.api.ratelimit import RateLimiter
 from sharelog.domain import Principal, Scope
 from sharelog.errors import Forbidden, RateLimited, Unauthorized
+from sharelog.geo.locator import parse_ip
 from sharelog.store import accounts as account_store
 from sharelog.store.accounts import KEY_PREFIX
 from sharelog.store.database import Database
@@ -43,18 +44,32 @@ def key_from_header(header: str | None) -> str | None:
     return user or password or None
 
 
+def client_address(request: Request) -> str | None:
+    """The address failed authentications count against; None for loopback clients.
+
+    Loopback is exempt: behind a reverse proxy on the same host every client
+    arrives from 127.0.0.1, and one bad client would lock all of them out
+    (limit at the proxy there).
+    """
+    host = request.client.host if request.client else "unknown"
+    ip = parse_ip(host)
+    return None if ip is not None and ip.is_loopback else host
+
+
 def _refuse(request: Request, message: str) -> NoReturn:
     """Count a failed authentication against the client's address, then refuse it."""
-    failures: RateLimiter = request.app.state.auth_failures
-    failures.take(request.client.host if request.client else "unknown")
+    address = client_address(request)
+    if address is not None:
+        failures: RateLimiter = request.app.state.auth_failures
+        failures.take(address)
     raise Unauthorized(message)
 
 
 async def authenticate(request: Request) -> Principal:
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     # An address that keeps failing is refused before any key is looked at,
     # so guessing keys cannot go faster than the failure limit.
-    wait = request.app.state.auth_failures.wait_seconds(address)
+    wait = request.app.state.auth_failures.wait_seconds(address) if address else 0
     if wait:
         raise RateLimited(f"too many failed authentications; retry in {wait} s", retry_after=wait)
     key = key_from_header(request.headers.get("authorization"))
