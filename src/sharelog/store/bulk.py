@@ -7,7 +7,7 @@ parameter unpacked by ``json_each``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -24,12 +24,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import String
-
-
-def id_chunks(conn: Connection, ids: Sequence[str]) -> Iterator[Sequence[str]]:
-    """The ids in as few lists as ``one_of`` takes at once (one parameter holds them all)."""
-    if ids:
-        yield ids
 
 
 def one_of(conn: Connection, column: Any, ids: Sequence[str]) -> ColumnElement[bool]:

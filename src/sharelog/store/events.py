@@ -25,7 +25,7 @@ import orjson
 from sqlalchemy import Connection, bindparam, select, update
 
 from sharelog.domain import EventIn, EventResult
-from sharelog.store.bulk import bulk_insert, id_chunks, one_of
+from sharelog.store.bulk import bulk_insert, one_of
 from sharelog.store.schema import EVENT_SHARE_SEQ, sessions, shares, viewers
 from sharelog.store.sessions import record_agents
 
@@ -96,17 +96,19 @@ def _load(
 ) -> tuple[dict[str, Any], dict[tuple[str, str], Any]]:
     found_sessions: dict[str, dict[str, Any]] = {}
     found_viewers: dict[tuple[str, str], dict[str, Any]] = {}
-    for part in id_chunks(conn, session_ids):
+    if session_ids:
         for row in conn.execute(
             select(sessions.c.id, *(sessions.c[f] for f in _SESSION_FIELDS)).where(
-                sessions.c.account_id == account_id, one_of(conn, sessions.c.id, part)
+                sessions.c.account_id == account_id, one_of(conn, sessions.c.id, session_ids)
             )
         ):
             found_sessions[row.id] = dict(row._mapping)
         for row in conn.execute(
             select(
                 viewers.c.session_id, viewers.c.id, *(viewers.c[f] for f in _VIEWER_FIELDS)
-            ).where(viewers.c.account_id == account_id, one_of(conn, viewers.c.session_id, part))
+            ).where(
+                viewers.c.account_id == account_id, one_of(conn, viewers.c.session_id, session_ids)
+            )
         ):
             found_viewers[(row.session_id, row.id)] = dict(row._mapping)
     return found_sessions, found_viewers

@@ -7,17 +7,17 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Connection, delete, select
 
 from sharelog.domain import IngestResult, SessionIn
-from sharelog.store.bulk import bulk_insert, id_chunks, insert_ignoring_conflicts, one_of
+from sharelog.store.bulk import bulk_insert, insert_ignoring_conflicts, one_of
 from sharelog.store.schema import agents, sessions, shares, viewers
 
 
 def existing_session_ids(conn: Connection, account_id: int, ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
-    for part in id_chunks(conn, ids):
+    if ids:
         found.update(
             conn.execute(
                 select(sessions.c.id).where(
-                    sessions.c.account_id == account_id, one_of(conn, sessions.c.id, part)
+                    sessions.c.account_id == account_id, one_of(conn, sessions.c.id, ids)
                 )
             ).scalars()
         )
@@ -26,14 +26,14 @@ def existing_session_ids(conn: Connection, account_id: int, ids: Sequence[str]) 
 
 def delete_sessions(conn: Connection, account_id: int, ids: Sequence[str]) -> None:
     """Remove sessions with their shares and viewers (explicitly: no reliance on cascades)."""
-    for part in id_chunks(conn, ids):
+    if ids:
         for table, column in ((shares, shares.c.session_id), (viewers, viewers.c.session_id)):
             conn.execute(
-                delete(table).where(table.c.account_id == account_id, one_of(conn, column, part))
+                delete(table).where(table.c.account_id == account_id, one_of(conn, column, ids))
             )
         conn.execute(
             delete(sessions).where(
-                sessions.c.account_id == account_id, one_of(conn, sessions.c.id, part)
+                sessions.c.account_id == account_id, one_of(conn, sessions.c.id, ids)
             )
         )
 

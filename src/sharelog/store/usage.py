@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, Connection, and_, case, func, literal, or_, select
 
 from sharelog.domain import UsageQuery
-from sharelog.store.bulk import id_chunks, one_of
+from sharelog.store.bulk import one_of
 from sharelog.store.schema import sessions, shares, viewers
 from sharelog.timestamps import US_PER_SECOND, format_timestamp
 
@@ -179,10 +179,10 @@ def _shares_of(
     conn: Connection, account_id: int, ids: list[str]
 ) -> dict[str, list[dict[str, Any]]]:
     by_session: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for part in id_chunks(conn, ids):
+    if ids:
         for sid, at_us, kind, title, url in conn.execute(
             select(shares.c.session_id, shares.c.at_us, shares.c.type, shares.c.title, shares.c.url)
-            .where(shares.c.account_id == account_id, one_of(conn, shares.c.session_id, part))
+            .where(shares.c.account_id == account_id, one_of(conn, shares.c.session_id, ids))
             .order_by(shares.c.session_id, shares.c.at_us, shares.c.seq, shares.c.event_id)
         ):
             by_session[sid].append(
@@ -206,7 +206,7 @@ def _locations_of(
     conn: Connection, account_id: int, ids: list[str]
 ) -> dict[str, list[dict[str, Any]]]:
     by_session: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for part in id_chunks(conn, ids):
+    if ids:
         for sid, country, region, city, count in conn.execute(
             select(
                 viewers.c.session_id,
@@ -217,7 +217,7 @@ def _locations_of(
             )
             .where(
                 viewers.c.account_id == account_id,
-                one_of(conn, viewers.c.session_id, part),
+                one_of(conn, viewers.c.session_id, ids),
                 viewers.c.joined_us.is_not(None),
             )
             .group_by(viewers.c.session_id, viewers.c.country, viewers.c.region, viewers.c.city)
