@@ -115,3 +115,16 @@ def test_demo_fills_an_account_and_prints_a_working_read_key(url: str) -> None:
         )
     assert response.status_code == 200
     assert response.json()["stats"]["total"]["meetings"] == 150
+
+
+def test_keys_list_piped_is_one_tab_separated_line_a_key(url: str) -> None:
+    name = "a-company-with-a-long-name-that-would-wrap-a-table-column"
+    sharelog(url, "accounts", "create", name)
+    key = json.loads(
+        sharelog(url, "keys", "create", "--account", name, "--scope", "write", "--json")
+    )["key"]
+    header, line = sharelog(url, "keys", "list").splitlines()
+    assert header.split("\t") == ["prefix", "scope", "account", "created", "revoked"]
+    prefix, scope, account, created, revoked = line.split("\t")
+    assert (prefix, scope, account, revoked) == (key[:12], "write", f"{name} (1)", "")
+    assert created.endswith("Z")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 from rich.table import Table
 from sqlalchemy.exc import IntegrityError
@@ -83,15 +85,24 @@ def keys_list(
             except account_store.AccountNotFound:
                 fail(f"no account {account!r}")
         keys = account_store.list_keys(conn, account_id)
-    table = Table("prefix", "scope", "account", "created", "revoked")
-    for k in keys:
-        table.add_row(
+    rows = [
+        (
             k.prefix,
             k.scope.value,
             f"{k.account_name} ({k.account_id})",
             format_timestamp(k.created_us),
             "" if k.revoked_us is None else format_timestamp(k.revoked_us),
         )
+        for k in keys
+    ]
+    if not sys.stdout.isatty():
+        # Piped or captured: one tab-separated line a key, never wrapped or cut.
+        sys.stdout.write("prefix\tscope\taccount\tcreated\trevoked\n")
+        sys.stdout.writelines("\t".join(row) + "\n" for row in rows)
+        return
+    table = Table("prefix", "scope", "account", "created", "revoked")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 
