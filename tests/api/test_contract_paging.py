@@ -178,7 +178,9 @@ def test_csv_has_the_contract_columns(api: Api) -> None:
         response = api.get("/ss/api/usage", **kwargs)
         assert response.headers["content-type"].startswith("text/csv")
         # Lines end with a plain newline: naive line splitting works too.
-        assert response.text.split("\n")[0] == "id,agent,start,end,duration,shares,viewers,countries"
+        assert (
+            response.text.split("\n")[0] == "id,agent,start,end,duration,shares,viewers,countries"
+        )
         rows = list(csv.reader(io.StringIO(response.text)))
         assert rows[0] == [
             "id",
@@ -230,3 +232,20 @@ def test_include_stats_with_an_export_is_a_400(api: Api, fmt: str) -> None:
     response = api.get("/ss/api/usage", params={**WINDOW, "format": fmt, "include": "stats"})
     assert response.status_code == 400
     assert response.json()["error"]["parameter"] == "include"
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("text/csv", "text/csv"),
+        ("application/x-ndjson", "application/x-ndjson"),
+        ("application/json, text/csv", "application/json"),
+        ("text/html, text/csv;q=0.9", "text/csv"),
+        ("*/*", "application/json"),
+        ("", "application/json"),
+    ],
+)
+def test_the_first_answerable_accept_type_decides(api: Api, accept: str, media_type: str) -> None:
+    response = api.get("/ss/api/usage", params=WINDOW, headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(media_type)

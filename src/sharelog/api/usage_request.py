@@ -26,6 +26,13 @@ from sharelog.errors import InvalidParameter
 DEFAULT_WINDOW_US = 28 * 86_400 * 1_000_000
 MAX_LIMIT = 10_000
 FORMATS = ("json", "ndjson", "csv")
+_BY_MEDIA_TYPE = {
+    "application/json": "json",
+    "application/*": "json",
+    "*/*": "json",
+    "application/x-ndjson": "ndjson",
+    "text/csv": "csv",
+}
 INCLUDE = ("stats", "sessions")
 # Cursors are checked, not secret: the tag only proves the server wrote them.
 _CURSOR_TAG_KEY = b"sharelog cursor v1"
@@ -77,11 +84,11 @@ def _format(params: QueryParams, headers: Headers) -> str:
         if given not in FORMATS:
             raise InvalidParameter("format", f"must be one of {', '.join(FORMATS)}, got {given!r}")
         return given
-    accept = headers.get("accept", "")
-    if "application/x-ndjson" in accept:
-        return "ndjson"
-    if "text/csv" in accept:
-        return "csv"
+    # The first of the client's media types that we can answer decides.
+    for media_type in headers.get("accept", "").split(","):
+        chosen = _BY_MEDIA_TYPE.get(media_type.split(";")[0].strip().lower())
+        if chosen is not None:
+            return chosen
     return "json"
 
 
