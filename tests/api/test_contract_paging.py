@@ -249,3 +249,12 @@ def test_the_first_answerable_accept_type_decides(api: Api, accept: str, media_t
     response = api.get("/ss/api/usage", params=WINDOW, headers={"Accept": accept})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith(media_type)
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv"])
+def test_include_sessions_with_an_export_is_what_it_does_anyway(api: Api, fmt: str) -> None:
+    fill(api, 3)
+    response = api.get("/ss/api/usage", params={**WINDOW, "format": fmt, "include": "sessions"})
+    assert response.status_code == 200
+    both = api.get("/ss/api/usage", params={**WINDOW, "format": fmt, "include": "sessions,stats"})
+    assert both.status_code == 400 and both.json()["error"]["parameter"] == "include"

@@ -108,13 +108,15 @@ def parse_usage_request(
     limit = None if limit_text is None else int_param("limit", limit_text, 1, MAX_LIMIT)
     fmt = _format(params, headers)
     include_text = single(params, "include")
-    if include_text is not None and fmt != "json":
-        raise InvalidParameter("include", f"does not apply to format={fmt}")
     include = (
         frozenset(INCLUDE)
         if include_text is None
         else choice_list("include", include_text, INCLUDE)
     )
+    # Exports carry sessions only: asking them for stats is an error, asking
+    # for sessions is what they do anyway.
+    if fmt != "json" and include_text is not None and "stats" in include:
+        raise InvalidParameter("include", f"format={fmt} has no stats")
 
     after = None
     cursor_text = single(params, "cursor")
