@@ -32,9 +32,10 @@ _DATE_TIME = re.compile(
         )?
     )?
     """,
-    re.VERBOSE,
+    # ASCII digits only: without the flag \d also matches other scripts' digits.
+    re.VERBOSE | re.ASCII,
 )
-_EPOCH_SECONDS = re.compile(r"-?\d+(?:\.\d+)?")
+_EPOCH_SECONDS = re.compile(r"-?\d+(?:\.\d+)?", re.ASCII)
 
 
 class TimestampError(ValueError):
@@ -128,7 +129,9 @@ def format_timestamp(us: int) -> str:
     day, second_of_day = divmod(seconds, 86_400)
     prefix = _DAY_PREFIX.get(day)
     if prefix is None:
-        prefix = (EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
+        date = (EPOCH + timedelta(days=day)).date()
+        # Not strftime("%Y"): glibc writes year 1 as "1", RFC 3339 needs four digits.
+        prefix = f"{date.year:04d}-{date.month:02d}-{date.day:02d}T"
         if len(_DAY_PREFIX) < 100_000:
             _DAY_PREFIX[day] = prefix
     hour, rest = divmod(second_of_day, 3600)

@@ -107,6 +107,10 @@ class IngestReply(BaseModel):
     replaced: int
 
 
+class ServiceStatus(BaseModel):
+    status: Literal["ok", "ready"]
+
+
 class EventsReply(BaseModel):
     received: int
     accepted: int

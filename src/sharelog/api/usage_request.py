@@ -22,6 +22,7 @@ from sharelog.api.params import (
 )
 from sharelog.domain import UsageQuery
 from sharelog.errors import InvalidParameter
+from sharelog.timestamps import MIN_US
 
 DEFAULT_WINDOW_US = 28 * 86_400 * 1_000_000
 MAX_LIMIT = 10_000
@@ -131,7 +132,10 @@ def parse_usage_request(
         after = (cursor.start_us, cursor.session_id)
 
     to_us = values["to"] if values["to"] is not None else now_us
-    from_us = values["from"] if values["from"] is not None else to_us - DEFAULT_WINDOW_US
+    # The default window stops at the earliest instant a response can write (year 1).
+    from_us = (
+        values["from"] if values["from"] is not None else max(MIN_US, to_us - DEFAULT_WINDOW_US)
+    )
     if from_us >= to_us:
         raise InvalidParameter("from", "must be before to")
     return UsageRequest(

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, Response
 
 from sharelog.api.errors import error_response
+from sharelog.api.openapi import ErrorBody, ServiceStatus
 from sharelog.api.responses import json_response
 from sharelog.errors import Unavailable
 
@@ -16,13 +17,21 @@ router = APIRouter(tags=["service"])
 PUBLIC: dict[str, Any] = {"security": []}
 
 
-@router.get("/healthz", operation_id="healthz", openapi_extra=PUBLIC)
+@router.get("/healthz", operation_id="healthz", response_model=ServiceStatus, openapi_extra=PUBLIC)
 async def healthz() -> Response:
     """The process is up."""
     return json_response({"status": "ok"})
 
 
-@router.get("/readyz", operation_id="readyz", openapi_extra=PUBLIC)
+@router.get(
+    "/readyz",
+    operation_id="readyz",
+    response_model=ServiceStatus,
+    responses={
+        503: {"model": ErrorBody, "description": "unavailable: the database does not answer"}
+    },
+    openapi_extra=PUBLIC,
+)
 async def readyz(request: Request) -> Response:
     """200 when the database answers, else 503."""
     try:

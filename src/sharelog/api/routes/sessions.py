@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from sharelog.api.auth import reader, writer
-from sharelog.api.bodies import parse_sessions_body
+from sharelog.api.bodies import ID_PATTERN, parse_sessions_body
 from sharelog.api.body import read_json
 from sharelog.api.openapi import ERRORS, IngestReply, SessionDetail
 from sharelog.api.responses import json_response
@@ -33,6 +35,10 @@ async def get_session(
     principal: Principal = Depends(reader),
 ) -> Response:
     db: Database = request.app.state.db
+    # No session can have an id outside the pattern; and PostgreSQL refuses some
+    # of them (a NUL) outright, which must be a 404, not a 500.
+    if re.fullmatch(ID_PATTERN, session_id) is None:
+        raise NotFound(f"no session {session_id!r} in this account")
 
     def load() -> dict[str, object] | None:
         with db.reading() as conn:

@@ -1,0 +1,534 @@
+"""GET /ss/api/usage: the window, its defaults and spellings, agents, include, and the
+figures, order and shapes of the document."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.api.test_errors import assert_error
+from tests.conftest import Api, session_body
+
+WINDOW = {"from": "2026-11-01", "to": "2026-11-10"}
+WHOLE_SECONDS_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+DAY = 86_400
+
+
+def meeting(sid: str, start: str, seconds: int = 1800, **extra: object) -> dict[str, object]:
+    """A session of ``seconds`` from ``start`` (an RFC 3339 date-time)."""
+    begin = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    end = (begin + timedelta(seconds=seconds)).isoformat()
+    return session_body(sid, start=start, end=end, **extra)
+
+
+def ids(document: dict[str, Any]) -> list[str]:
+    return [s["id"] for s in document["sessions"]]
+
+
+def epoch(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def test_window_is_half_open(api: Api) -> None:
+    api.import_sessions(
+        session_body("before-from", start="2026-10-31T23:59:59.999999Z", end=None),
+        meeting("at-from", "2026-11-01T00:00:00Z"),
+        meeting("before-to", "2026-11-09T23:59:59.999999Z"),
+        meeting("at-to", "2026-11-10T00:00:00Z"),
+    )
+    document = api.usage(**WINDOW)
+    assert ids(document) == ["at-from", "before-to"]
+    assert document["stats"]["total"]["meetings"] == 2
+
+
+def test_a_session_that_starts_before_the_window_and_ends_in_it_is_not_in_it(api: Api) -> None:
+    api.import_sessions(
+        session_body("s-1", start="2026-10-31T23:00:00Z", end="2026-11-01T01:00:00Z")
+    )
+    assert ids(api.usage(**WINDOW)) == []
+
+
+def test_default_window_is_the_28_days_before_now(api: Api) -> None:
+    now = time.time()
+    api.import_sessions(
+        session_body("recent", start=str(int(now) - 27 * DAY), end=None),
+        session_body("old", start=str(int(now) - 29 * DAY), end=None),
+    )
+    before = int(time.time())
+    document = api.usage()
+    after = time.time()
+    assert before - 1 <= epoch(document["to"]) <= after
+    assert epoch(document["to"]) - epoch(document["from"]) == 28 * DAY
+    assert ids(document) == ["recent"]
+
+
+def test_only_from_given_the_window_runs_to_now(api: Api) -> None:
+    before = int(time.time())
+    document = api.usage(**{"from": "2026-01-01"})
+    assert document["from"] == "2026-01-01T00:00:00Z"
+    assert before - 1 <= epoch(document["to"]) <= time.time()
+
+
+def test_only_to_given_from_is_28_days_before_it(api: Api) -> None:
+    document = api.usage(to="2026-11-29T12:00:00Z")
+    assert (document["from"], document["to"]) == ("2026-11-01T12:00:00Z", "2026-11-29T12:00:00Z")
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"from": "2026-11-02", "to": "2026-11-02"},
+        {"from": "2026-11-02T00:00:00.000001Z", "to": "2026-11-02"},
+        {"from": "2026-11-03", "to": "2026-11-02"},
+        {"from": "2999-01-01"},  # after the default `to` (now)
+    ],
+)
+def test_from_not_before_to_is_a_400(api: Api, window: dict[str, str]) -> None:
+    assert_error(api.get("/ss/api/usage", params=window), 400)
+
+
+def test_a_window_one_microsecond_long_is_allowed(api: Api) -> None:
+    api.import_sessions(session_body("s-1", start="2026-11-02T10:00:00.000001Z"))
+    document = api.usage(**{"from": "2026-11-02T10:00:00.000001Z", "to": "1793613600.000002"})
+    assert ids(document) == ["s-1"]
+
+
+# 2026-11-01T09:00:00.250Z in every spelling the contract accepts.
+SPELLINGS_OF_09_00_00_250 = [
+    "2026-11-01T09:00:00.250Z",
+    "2026-11-01T10:00:00.250+01:00",
+    "2026-11-01T04:00:00.25-05:00",
+    "2026-11-01T09:00:00.250",  # no offset: UTC
+    "1793523600.25",
+]
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS_OF_09_00_00_250)
+def test_every_timestamp_spelling_is_read_in_the_query_string(api: Api, spelling: str) -> None:
+    api.import_sessions(
+        session_body("early", start="2026-11-01T09:00:00.249999Z"),
+        session_body("on-time", start="2026-11-01T09:00:00.250Z"),
+    )
+    document = api.usage(**{"from": spelling, "to": "2026-11-02"})
+    assert document["from"] == "2026-11-01T09:00:00Z"  # written in whole seconds
+    assert ids(document) == ["on-time"]  # but kept to the microsecond
+
+
+@pytest.mark.parametrize(
+    ("spelling", "expected"),
+    [
+        ("2026-11-01", "2026-11-01T00:00:00Z"),
+        ("1793523600", "2026-11-01T09:00:00Z"),
+        ("2026-11-01T09:00Z", "2026-11-01T09:00:00Z"),
+        ("2026-11-01T09:00:00.999999999Z", "2026-11-01T09:00:00Z"),
+    ],
+)
+def test_dates_and_integer_epochs_are_read_in_the_query_string(
+    api: Api, spelling: str, expected: str
+) -> None:
+    assert api.usage(**{"from": spelling, "to": "2026-11-02"})["from"] == expected
+
+
+def test_an_unencoded_plus_in_an_offset_is_read_as_plus(api: Api) -> None:
+    # A literal "+" in a query string arrives as a space; the server reads it back.
+    response = api.get("/ss/api/usage?from=2026-11-01T10:00:00+01:00&to=2026-11-02T01:00:00+01:00")
+    assert response.status_code == 200, response.text
+    assert (response.json()["from"], response.json()["to"]) == (
+        "2026-11-01T09:00:00Z",
+        "2026-11-02T00:00:00Z",
+    )
+    encoded = api.get("/ss/api/usage?from=2026-11-01T10:00:00%2B01:00&to=2026-11-02")
+    assert encoded.json()["from"] == "2026-11-01T09:00:00Z"
+
+
+@pytest.mark.parametrize("value", [*SPELLINGS_OF_09_00_00_250, 1793523600.25, "1793523600.250"])
+def test_every_timestamp_spelling_is_read_in_a_json_body(api: Api, value: object) -> None:
+    api.import_sessions(
+        session_body("early", start="2026-11-01T09:00:00.249999Z"),
+        session_body("on-time", start="2026-11-01T09:00:00.250Z"),
+    )
+    response = api.get("/ss/api/usage", json={"from": value, "to": "2026-11-02"})
+    assert response.status_code == 200, response.text
+    assert response.json()["from"] == "2026-11-01T09:00:00Z"
+    assert ids(response.json()) == ["on-time"]
+
+
+def test_a_json_body_takes_integer_numbers_and_digit_strings(api: Api) -> None:
+    api.import_sessions(session_body("s-1", start="2026-11-01T09:00:00Z"))
+    for window in (
+        {"from": 1793523600, "to": 1793523601},
+        {"from": "1793523600", "to": "1793523601"},
+    ):
+        response = api.get("/ss/api/usage", json=window)
+        assert (response.json()["from"], ids(response.json())) == ("2026-11-01T09:00:00Z", ["s-1"])
+
+
+def test_the_query_string_wins_over_the_body(api: Api) -> None:
+    api.import_sessions(
+        session_body("s-1", start="2026-11-02T10:00:00Z"),
+        meeting("s-2", "2026-11-05T10:00:00Z"),
+    )
+    body = {"from": "2026-11-01", "to": "2026-11-03"}
+    assert ids(api.get("/ss/api/usage", json=body).json()) == ["s-1"]
+    both = api.get("/ss/api/usage", params={"from": "2026-11-04"}, json=body)
+    assert both.status_code == 400  # query from (11-04) is after body to (11-03)
+    overridden = api.get(
+        "/ss/api/usage", params={"from": "2026-11-04", "to": "2026-11-06"}, json=body
+    ).json()
+    assert (overridden["from"], overridden["to"], ids(overridden)) == (
+        "2026-11-04T00:00:00Z",
+        "2026-11-06T00:00:00Z",
+        ["s-2"],
+    )
+    mixed = api.get("/ss/api/usage", params={"to": "2026-11-06"}, json=body).json()
+    assert (mixed["from"], ids(mixed)) == ("2026-11-01T00:00:00Z", ["s-1", "s-2"])
+
+
+def test_a_bad_timestamp_in_the_body_names_it(api: Api) -> None:
+    assert_error(api.get("/ss/api/usage", json={"from": "soon"}), 400, "from")
+    assert_error(api.get("/ss/api/usage", json={"to": True}), 400, "to")
+    assert_error(api.get("/ss/api/usage", json={"to": [1]}), 400, "to")
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["yesterday", "2026-11-01T09:00:00+0100x", "2026-11-31", "11/01/2026", "1e9", "now", "  "],
+)
+def test_anything_else_is_a_400_naming_the_parameter(api: Api, spelling: str) -> None:
+    error = assert_error(api.get("/ss/api/usage", params={"to": spelling}), 400, "to")
+    assert error["message"].startswith("to:")
+
+
+def test_agent_is_repeatable_and_restricts_sessions_and_stats(api: Api) -> None:
+    api.import_sessions(
+        session_body("s-a", agent="alice@example.com"),
+        meeting("s-b", "2026-11-03T10:00:00Z", agent="bob@example.com"),
+        meeting("s-c", "2026-11-04T10:00:00Z", agent="carol@example.com"),
+    )
+    one = api.usage(**WINDOW, agent="bob@example.com")
+    assert ids(one) == ["s-b"]
+    assert one["stats"] == {
+        "total": {"meetings": 1, "seconds": 1800},
+        "per_agent": {"bob@example.com": {"meetings": 1, "seconds": 1800}},
+    }
+    two = api.get(
+        "/ss/api/usage",
+        params=[*WINDOW.items(), ("agent", "alice@example.com"), ("agent", "carol@example.com")],
+    ).json()
+    assert ids(two) == ["s-a", "s-c"]
+    assert set(two["stats"]["per_agent"]) == {"alice@example.com", "carol@example.com"}
+    assert two["stats"]["total"] == {"meetings": 2, "seconds": 3600}
+
+
+def test_agents_are_compared_case_insensitively_and_reported_lowercased(api: Api) -> None:
+    api.import_sessions(session_body("s-1", agent="Alice@Example.COM"))
+    document = api.usage(**WINDOW, agent="ALICE@example.com")
+    assert ids(document) == ["s-1"]
+    assert document["sessions"][0]["agent"] == "alice@example.com"
+    assert list(document["stats"]["per_agent"]) == ["alice@example.com"]
+
+
+def test_an_agent_with_no_sessions_gives_empty_figures(api: Api) -> None:
+    api.import_sessions(session_body("s-1"))
+    document = api.usage(**WINDOW, agent="nobody@example.com")
+    assert document["stats"] == {"total": {"meetings": 0, "seconds": 0}, "per_agent": {}}
+    assert document["sessions"] == [] and document["next_cursor"] is None
+
+
+def test_include_stats_has_no_sessions_and_no_cursor(api: Api) -> None:
+    api.import_sessions(session_body("s-1"))
+    document = api.usage(**WINDOW, include="stats")
+    assert set(document) == {"from", "to", "stats"}
+    assert document["stats"]["total"] == {"meetings": 1, "seconds": 1800}
+
+
+def test_include_sessions_has_no_stats(api: Api) -> None:
+    api.import_sessions(session_body("s-1"))
+    document = api.usage(**WINDOW, include="sessions")
+    assert set(document) == {"from", "to", "sessions", "next_cursor"}
+    assert ids(document) == ["s-1"]
+
+
+@pytest.mark.parametrize("include", [None, "stats,sessions", "sessions,stats"])
+def test_include_defaults_to_both(api: Api, include: str | None) -> None:
+    params = {**WINDOW, **({"include": include} if include else {})}
+    assert set(api.usage(**params)) == {"from", "to", "stats", "sessions", "next_cursor"}
+
+
+@pytest.mark.parametrize("include", ["", "stat", "stats,viewers", "STATS", "stats;sessions"])
+def test_include_outside_the_list_is_a_400(api: Api, include: str) -> None:
+    assert_error(api.get("/ss/api/usage", params={"include": include}), 400, "include")
+
+
+def test_an_ongoing_session_has_no_end_runs_to_now_and_counts_in_stats(api: Api) -> None:
+    started = time.time() - 3600.5
+    api.import_sessions(
+        session_body("live", start=f"{started:.6f}", end=None),
+        session_body("done", start=f"{started - 100:.6f}", end=f"{started - 40:.6f}"),
+    )
+    before = time.time()
+    document = api.usage()
+    after = time.time()
+    live = {s["id"]: s for s in document["sessions"]}["live"]
+    assert live["end"] is None
+    assert int(before - started) <= live["duration"] <= int(after - started)
+    assert document["stats"]["total"]["meetings"] == 2
+    assert document["stats"]["total"]["seconds"] == live["duration"] + 60
+
+
+def test_an_ongoing_session_that_starts_in_the_future_lasts_zero_seconds(api: Api) -> None:
+    api.import_sessions(session_body("later", start=str(int(time.time()) + 3600), end=None))
+    document = api.usage(**{"from": "2000-01-01", "to": "2999-01-01"})
+    assert document["sessions"][0]["duration"] == 0
+    assert document["stats"]["total"]["seconds"] == 0
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "duration"),
+    [
+        ("2026-11-02T10:00:00.900Z", "2026-11-02T10:30:00.100Z", 1799),
+        ("2026-11-02T10:00:00.100Z", "2026-11-02T10:30:00.900Z", 1800),
+        ("2026-11-02T10:00:00.5Z", "2026-11-02T10:00:01.4Z", 0),
+        ("2026-11-02T10:00:00.5Z", "2026-11-02T10:00:00.5Z", 0),
+        ("1793613600.000001", "1793613601", 0),
+    ],
+)
+def test_duration_is_the_floor_of_the_exact_instants(
+    api: Api, start: str, end: str, duration: int
+) -> None:
+    api.import_sessions(session_body("s-1", start=start, end=end))
+    document = api.usage(**WINDOW)
+    assert document["sessions"][0]["duration"] == duration
+    assert document["stats"]["total"]["seconds"] == duration
+
+
+def test_response_timestamps_are_whole_seconds_utc_with_z(api: Api) -> None:
+    api.import_sessions(
+        session_body(
+            "s-1",
+            start="2026-11-02T11:00:00.999+01:00",
+            end="2026-11-02T10:30:00.5",
+            shares=[{"at": "1793613600.75", "type": "screen"}],
+        )
+    )
+    document = api.usage(**{"from": "2026-11-01T00:00:00.5+00:30", "to": "2026-11-10T00:00:00.9Z"})
+    session = document["sessions"][0]
+    assert (document["from"], document["to"]) == ("2026-10-31T23:30:00Z", "2026-11-10T00:00:00Z")
+    assert (session["start"], session["end"]) == ("2026-11-02T10:00:00Z", "2026-11-02T10:30:00Z")
+    assert session["shares"][0]["at"] == "2026-11-02T10:00:00Z"
+    for text in (document["from"], document["to"], session["start"], session["end"]):
+        assert WHOLE_SECONDS_UTC.fullmatch(text)
+
+
+def test_sessions_are_ordered_by_start_then_id_by_code_point(api: Api) -> None:
+    api.import_sessions(
+        session_body("b", start="2026-11-02T10:00:00Z"),
+        session_body("a", start="2026-11-02T10:00:00Z"),
+        session_body("B", start="2026-11-02T10:00:00Z"),
+        session_body("_", start="2026-11-02T10:00:00Z"),
+        session_body("early", start="2026-11-02T09:59:59.999999Z"),
+        session_body("late", start="2026-11-02T10:00:00.000001Z"),
+    )
+    assert ids(api.usage(**WINDOW)) == ["early", "B", "_", "a", "b", "late"]
+
+
+def test_shares_are_ordered_by_at_and_ties_keep_the_array_order(api: Api) -> None:
+    shares = [
+        {"at": "2026-11-02T10:05:00Z", "type": "tab", "title": "B", "url": "https://b.example"},
+        {"at": "2026-11-02T10:01:00Z", "type": "screen", "title": "A"},
+        {"at": "2026-11-02T10:05:00.500Z", "type": "other", "title": "E", "url": None},
+        {"at": "2026-11-02T10:05:00Z", "type": "window", "title": "C"},
+        {"at": "2026-11-02T10:05:00Z", "type": "tab", "title": "D"},
+    ]
+    api.import_sessions(session_body("s-1", shares=shares))
+    listed = api.usage(**WINDOW)["sessions"][0]["shares"]
+    assert [s["title"] for s in listed] == ["A", "B", "C", "D", "E"]
+    assert listed[0] == {"at": "2026-11-02T10:01:00Z", "type": "screen", "title": "A", "url": None}
+    assert listed[1]["url"] == "https://b.example"
+    assert listed[4]["at"] == "2026-11-02T10:05:00Z"
+
+
+def test_a_share_title_defaults_to_empty(api: Api) -> None:
+    api.import_sessions(session_body("s-1", shares=[{"at": "2026-11-02T10:00:00Z", "type": "tab"}]))
+    share = api.usage(**WINDOW)["sessions"][0]["shares"][0]
+    assert (share["title"], share["url"]) == ("", None)
+
+
+def viewer(
+    vid: str, country: str | None, region: str | None = None, city: str | None = None
+) -> dict[str, Any]:
+    location = {"country": country, "region": region, "city": city}
+    return {"id": vid, "joined": "2026-11-02T10:01:00Z", "location": location}
+
+
+def test_locations_group_viewers_ordered_by_count_then_code_point_with_nulls_last(
+    api: Api,
+) -> None:
+    viewers = [
+        viewer("v01", None),
+        viewer("v02", "IS", "Capital Region", None),
+        viewer("v03", "IS", "Capital Region", "Reykjavik"),
+        viewer("v04", "US"),
+        viewer("v05", "IS", None, None),
+        viewer("v06", "US"),
+        viewer("v07", "IS", "Capital Region", "Kópavogur"),
+        viewer("v08", "DE", "Berlin", "Berlin"),
+        viewer("v09", "IS", "alpha", None),
+        viewer("v10", "IS", "Zeta", None),
+        viewer("v11", "IS", "Capital Region", "Reykjavik"),
+        viewer("v12", "US"),
+    ]
+    api.import_sessions(session_body("s-1", viewers=viewers))
+    session = api.usage(**WINDOW)["sessions"][0]
+    assert session["viewers"]["count"] == 12
+    assert [
+        (g["country"], g["region"], g["city"], g["count"]) for g in session["viewers"]["locations"]
+    ] == [
+        ("US", None, None, 3),
+        ("IS", "Capital Region", "Reykjavik", 2),
+        ("DE", "Berlin", "Berlin", 1),
+        ("IS", "Capital Region", "Kópavogur", 1),
+        ("IS", "Capital Region", None, 1),
+        ("IS", "Zeta", None, 1),
+        ("IS", "alpha", None, 1),
+        ("IS", None, None, 1),
+        (None, None, None, 1),
+    ]
+
+
+def test_a_session_without_viewers_or_shares_has_empty_lists(api: Api) -> None:
+    api.import_sessions(session_body("s-1"))
+    session = api.usage(**WINDOW)["sessions"][0]
+    assert session == {
+        "id": "s-1",
+        "agent": "alice@example.com",
+        "start": "2026-11-02T10:00:00Z",
+        "end": "2026-11-02T10:30:00Z",
+        "duration": 1800,
+        "shares": [],
+        "viewers": {"count": 0, "locations": []},
+    }
+
+
+def test_the_document_matches_the_contracts_example(api: Api) -> None:
+    api.import_sessions(
+        {
+            "id": "s-1001",
+            "agent": "alice@example.com",
+            "start": "2026-11-02T10:00:00Z",
+            "end": "2026-11-02T10:30:00Z",
+            "shares": [
+                {
+                    "at": "2026-11-02T10:00:03Z",
+                    "type": "screen",
+                    "title": "Entire screen",
+                    "url": None,
+                },
+                {
+                    "at": "2026-11-02T10:12:40Z",
+                    "type": "tab",
+                    "title": "Pricing",
+                    "url": "https://example.com/pricing",
+                },
+            ],
+            "viewers": [
+                {
+                    "id": "v-1",
+                    "joined": "2026-11-02T10:01:00Z",
+                    "left": "2026-11-02T10:29:00Z",
+                    "ip": "8.8.8.8",
+                },
+                {
+                    "id": "v-2",
+                    "joined": "2026-11-02T10:05:00Z",
+                    "left": None,
+                    "location": {"country": "IS", "region": "Capital Region", "city": "Reykjavik"},
+                },
+            ],
+        },
+        session_body(
+            "s-1002",
+            agent="bob@example.com",
+            start="2026-11-03T14:00:00Z",
+            end="2026-11-03T14:20:00Z",
+        ),
+    )
+    document = api.usage(**{"from": "2026-10-27T09:00:00Z", "to": "2026-11-24T09:00:00Z"})
+    assert document == {
+        "from": "2026-10-27T09:00:00Z",
+        "to": "2026-11-24T09:00:00Z",
+        "stats": {
+            "total": {"meetings": 2, "seconds": 3000},
+            "per_agent": {
+                "alice@example.com": {"meetings": 1, "seconds": 1800},
+                "bob@example.com": {"meetings": 1, "seconds": 1200},
+            },
+        },
+        "sessions": [
+            {
+                "id": "s-1001",
+                "agent": "alice@example.com",
+                "start": "2026-11-02T10:00:00Z",
+                "end": "2026-11-02T10:30:00Z",
+                "duration": 1800,
+                "shares": [
+                    {
+                        "at": "2026-11-02T10:00:03Z",
+                        "type": "screen",
+                        "title": "Entire screen",
+                        "url": None,
+                    },
+                    {
+                        "at": "2026-11-02T10:12:40Z",
+                        "type": "tab",
+                        "title": "Pricing",
+                        "url": "https://example.com/pricing",
+                    },
+                ],
+                "viewers": {
+                    "count": 2,
+                    "locations": [
+                        {
+                            "country": "IS",
+                            "region": "Capital Region",
+                            "city": "Reykjavik",
+                            "count": 1,
+                        },
+                        {"country": "US", "region": None, "city": None, "count": 1},
+                    ],
+                },
+            },
+            {
+                "id": "s-1002",
+                "agent": "bob@example.com",
+                "start": "2026-11-03T14:00:00Z",
+                "end": "2026-11-03T14:20:00Z",
+                "duration": 1200,
+                "shares": [],
+                "viewers": {"count": 0, "locations": []},
+            },
+        ],
+        "next_cursor": None,
+    }
+
+
+def test_the_response_is_json(api: Api) -> None:
+    response = api.get("/ss/api/usage", params=WINDOW)
+    assert response.headers["content-type"].startswith("application/json")
+
+
+def test_an_empty_window_has_zero_figures(api: Api) -> None:
+    document = api.usage(**WINDOW)
+    assert document["stats"] == {"total": {"meetings": 0, "seconds": 0}, "per_agent": {}}
+    assert (document["sessions"], document["next_cursor"]) == ([], None)
+
+
+def test_a_window_given_as_dates_is_in_utc(api: Api) -> None:
+    # A session at 23:30 -01:00 is 00:30 UTC on the next day: outside a window ending at midnight.
+    api.import_sessions(session_body("s-1", start="2026-11-01T23:30:00-01:00", end=None))
+    assert ids(api.usage(**{"from": "2026-11-01", "to": "2026-11-02"})) == []
+    assert ids(api.usage(**{"from": "2026-11-02", "to": "2026-11-03"})) == ["s-1"]

@@ -1,0 +1,221 @@
+"""The NDJSON and CSV exports of GET /ss/api/usage."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from tests.api.test_errors import assert_error
+from tests.conftest import Api, session_body
+
+WINDOW = {"from": "2026-11-01", "to": "2026-11-10"}
+HEADER = ["id", "agent", "start", "end", "duration", "shares", "viewers", "countries"]
+LINK = re.compile(r'<([^>]+)>; rel="next"')
+
+
+def viewer(vid: str, country: str | None) -> dict[str, Any]:
+    return {"id": vid, "joined": "2026-11-02T10:01:00Z", "location": {"country": country}}
+
+
+def populate(api: Api) -> None:
+    api.import_sessions(
+        session_body(
+            "s-1",
+            agent="alice@example.com",
+            shares=[
+                {"at": "2026-11-02T10:00:00Z", "type": "screen"},
+                {"at": "2026-11-02T10:05:00Z", "type": "tab", "title": 'a "quoted", title'},
+            ],
+            viewers=[
+                viewer("v-1", "US"),
+                viewer("v-2", "IS"),
+                viewer("v-3", "US"),
+                viewer("v-4", None),
+                viewer("v-5", "DE"),
+            ],
+        ),
+        session_body("s-2", agent="bob@example.com", start="2026-11-03T10:00:00Z", end=None),
+        session_body(
+            "s-3",
+            agent="o,brien@example.com",
+            start="2026-11-04T10:00:00Z",
+            end="2026-11-04T10:30:00Z",
+        ),
+    )
+
+
+def ndjson(response: httpx.Response) -> list[dict[str, Any]]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    assert response.text == "" or response.text.endswith("\n")
+    return [orjson.loads(line) for line in response.text.splitlines()]
+
+
+def csv_rows(response: httpx.Response) -> list[list[str]]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(response.text)))
+
+
+def test_ndjson_is_one_session_per_line_as_in_the_json_document(api: Api) -> None:
+    populate(api)
+    document = api.usage(**WINDOW)
+    lines = ndjson(api.get("/ss/api/usage", params={**WINDOW, "format": "ndjson"}))
+    for line, session in zip(lines, document["sessions"], strict=True):
+        if session["end"] is None:  # ongoing: its duration runs on between the requests
+            line.pop("duration"), session.pop("duration")
+        assert line == session
+    assert [line["id"] for line in lines] == ["s-1", "s-2", "s-3"]
+    assert not any("stats" in line or "next_cursor" in line for line in lines)
+
+
+def test_csv_has_the_header_and_one_row_per_session(api: Api) -> None:
+    populate(api)
+    rows = csv_rows(api.get("/ss/api/usage", params={**WINDOW, "format": "csv"}))
+    assert rows[0] == HEADER
+    by_id = {row[0]: dict(zip(HEADER, row, strict=True)) for row in rows[1:]}
+    assert [row[0] for row in rows[1:]] == ["s-1", "s-2", "s-3"]
+    assert by_id["s-1"] == {
+        "id": "s-1",
+        "agent": "alice@example.com",
+        "start": "2026-11-02T10:00:00Z",
+        "end": "2026-11-02T10:30:00Z",
+        "duration": "1800",
+        "shares": "2",
+        "viewers": "5",
+        "countries": "DE;IS;US",  # distinct, sorted, unknown left out
+    }
+    assert (by_id["s-2"]["end"], by_id["s-2"]["countries"], by_id["s-2"]["viewers"]) == (
+        "",
+        "",
+        "0",
+    )
+    assert by_id["s-3"]["agent"] == "o,brien@example.com"  # quoted by the CSV rules
+
+
+def test_an_empty_window_exports_nothing_but_the_csv_header(api: Api) -> None:
+    assert ndjson(api.get("/ss/api/usage", params={**WINDOW, "format": "ndjson"})) == []
+    assert csv_rows(api.get("/ss/api/usage", params={**WINDOW, "format": "csv"})) == [HEADER]
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("application/x-ndjson", "application/x-ndjson"),
+        ("text/csv", "text/csv"),
+        ("text/csv; charset=utf-8", "text/csv"),
+        ("text/html, text/csv;q=0.9", "text/csv"),
+        ("application/json", "application/json"),
+        ("*/*", "application/json"),
+        ("text/html", "application/json"),
+    ],
+)
+def test_the_accept_header_selects_the_format(api: Api, accept: str, media_type: str) -> None:
+    populate(api)
+    response = api.get("/ss/api/usage", params=WINDOW, headers={"Accept": accept})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(media_type)
+
+
+def test_the_format_parameter_wins_over_accept(api: Api) -> None:
+    response = api.get(
+        "/ss/api/usage", params={**WINDOW, "format": "json"}, headers={"Accept": "text/csv"}
+    )
+    assert response.headers["content-type"].startswith("application/json")
+    assert set(response.json()) == {"from", "to", "stats", "sessions", "next_cursor"}
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv"])
+def test_exports_take_the_window_and_agents(api: Api, fmt: str) -> None:
+    populate(api)
+    params = [
+        ("from", "2026-11-02T10:00:00.000001Z"),
+        ("to", "2026-11-10"),
+        ("agent", "BOB@example.com"),
+        ("agent", "o,brien@example.com"),
+        ("format", fmt),
+    ]
+    response = api.get("/ss/api/usage", params=params)
+    got = (
+        [s["id"] for s in ndjson(response)]
+        if fmt == "ndjson"
+        else [r[0] for r in csv_rows(response)[1:]]
+    )
+    assert got == ["s-2", "s-3"]
+
+
+def follow(api: Api, fmt: str, limit: int) -> tuple[list[str], int]:
+    """Page an export by its Link headers; the ids seen and the number of pages."""
+    response = api.get("/ss/api/usage", params={**WINDOW, "format": fmt, "limit": limit})
+    seen: list[str] = []
+    pages = 0
+    while True:
+        pages += 1
+        if fmt == "ndjson":
+            seen += [s["id"] for s in ndjson(response)]
+        else:
+            rows = csv_rows(response)
+            assert rows[0] == HEADER  # every page is a whole CSV file
+            seen += [r[0] for r in rows[1:]]
+        link = response.headers.get("link")
+        if link is None:
+            return seen, pages
+        match = LINK.fullmatch(link)
+        assert match, link
+        url = httpx.URL(match.group(1))
+        assert url.path == "/ss/api/usage"
+        assert url.params["limit"] == str(limit) and url.params["format"] == fmt
+        response = api.get(match.group(1))
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv"])
+def test_exports_page_with_a_link_rel_next_header(api: Api, fmt: str) -> None:
+    api.import_sessions(*(session_body(f"s-{i:02d}") for i in range(7)))
+    seen, pages = follow(api, fmt, 3)
+    assert seen == [f"s-{i:02d}" for i in range(7)]
+    assert pages == 3
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv"])
+def test_an_export_without_limit_or_on_its_last_page_has_no_link(api: Api, fmt: str) -> None:
+    api.import_sessions(*(session_body(f"s-{i}") for i in range(3)))
+    assert "link" not in api.get("/ss/api/usage", params={**WINDOW, "format": fmt}).headers
+    whole = api.get("/ss/api/usage", params={**WINDOW, "format": fmt, "limit": 3})
+    assert "link" not in whole.headers
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv"])
+@pytest.mark.parametrize("include", ["stats", "stats,sessions", "sessions,stats"])
+def test_include_stats_with_an_export_is_a_400(api: Api, fmt: str, include: str) -> None:
+    assert_error(
+        api.get("/ss/api/usage", params={"format": fmt, "include": include}), 400, "include"
+    )
+
+
+@pytest.mark.parametrize("accept", ["text/csv", "application/x-ndjson"])
+def test_include_stats_with_an_accept_chosen_export_is_a_400(api: Api, accept: str) -> None:
+    response = api.get("/ss/api/usage", params={"include": "stats"}, headers={"Accept": accept})
+    assert_error(response, 400, "include")
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv"])
+def test_include_sessions_with_an_export_changes_nothing(api: Api, fmt: str) -> None:
+    populate(api)
+    plain = api.get("/ss/api/usage", params={**WINDOW, "format": fmt, "agent": "alice@example.com"})
+    sessions = api.get(
+        "/ss/api/usage",
+        params={**WINDOW, "format": fmt, "agent": "alice@example.com", "include": "sessions"},
+    )
+    assert sessions.status_code == 200 and sessions.text == plain.text
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv"])
+def test_a_bad_export_request_is_a_json_error(api: Api, fmt: str) -> None:
+    assert_error(api.get("/ss/api/usage", params={"format": fmt, "from": "soon"}), 400, "from")
+    assert_error(api.get("/ss/api/usage", params={"format": fmt, "limit": "0"}), 400, "limit")

@@ -1,0 +1,227 @@
+"""Paging the usage document with ``limit`` and ``cursor``."""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from sharelog.api import create_app
+from sharelog.config import Settings
+from sharelog.store.database import Database
+from tests.api.test_errors import assert_error
+from tests.conftest import Api, Tenant, session_body
+
+WINDOW = {"from": "2026-11-01", "to": "2026-11-10"}
+
+
+def fill(api: Api, count: int, prefix: str = "s", minute: int = 0) -> list[str]:
+    """``count`` sessions, four to a start instant, returned in the contract's order."""
+    sessions = [
+        session_body(
+            f"{prefix}-{i:03d}",
+            agent=f"agent{i % 3}@example.com",
+            start=f"2026-11-02T10:{minute + i // 4:02d}:00Z",
+            end="2026-11-02T12:00:00Z",
+        )
+        for i in range(count)
+    ]
+    api.import_sessions(*sessions)
+    return [str(s["id"]) for s in sorted(sessions, key=lambda s: (s["start"], s["id"]))]
+
+
+def walk(api: Api, limit: int, **params: Any) -> list[dict[str, Any]]:
+    """Every page of a request; later pages leave the window and agents to the cursor."""
+    pages = [api.usage(**params, limit=limit)]
+    rest = {k: v for k, v in params.items() if k not in ("from", "to", "agent")}
+    while pages[-1]["next_cursor"] is not None:
+        assert len(pages[-1]["sessions"]) == limit
+        pages.append(api.usage(**rest, limit=limit, cursor=pages[-1]["next_cursor"]))
+        assert len(pages) < 1000
+    return pages
+
+
+def listed(pages: list[dict[str, Any]]) -> list[str]:
+    return [s["id"] for page in pages for s in page["sessions"]]
+
+
+@pytest.mark.parametrize("limit", [1, 3, 4, 7, 22, 23, 10000])
+def test_pages_list_every_session_once_in_order(api: Api, limit: int) -> None:
+    expected = fill(api, 22)
+    pages = walk(api, limit, **WINDOW)
+    assert listed(pages) == expected
+    assert len(pages) == max(1, -(-22 // limit))
+    assert all(len(page["sessions"]) <= limit for page in pages)
+
+
+def test_the_last_page_has_a_null_cursor_even_when_it_is_full(api: Api) -> None:
+    fill(api, 6)
+    first = api.usage(**WINDOW, limit=3)
+    assert isinstance(first["next_cursor"], str) and first["next_cursor"]
+    last = api.usage(**WINDOW, limit=3, cursor=first["next_cursor"])
+    assert len(last["sessions"]) == 3 and last["next_cursor"] is None
+    assert api.usage(**WINDOW, limit=6)["next_cursor"] is None
+
+
+def test_an_empty_window_is_one_page_with_a_null_cursor(api: Api) -> None:
+    page = api.usage(**WINDOW, limit=5)
+    assert (page["sessions"], page["next_cursor"]) == ([], None)
+
+
+def test_stats_on_every_page_cover_the_whole_window(api: Api) -> None:
+    fill(api, 10)
+    whole = api.usage(**WINDOW)["stats"]
+    assert whole["total"]["meetings"] == 10
+    pages = walk(api, 3, **WINDOW)
+    assert [page["stats"] for page in pages] == [whole] * len(pages)
+
+
+def test_sessions_added_while_paging_are_never_skipped_or_repeated(api: Api) -> None:
+    fill(api, 12)
+    first = api.usage(**WINDOW, limit=5)
+    seen = [s["id"] for s in first["sessions"]]
+    # One before the position, one at its very instant on each side of its id, one after.
+    last = first["sessions"][-1]
+    api.import_sessions(
+        session_body("a-before", start="2026-11-02T09:00:00Z", end=None),
+        session_body("s-000a", start=last["start"], end=None),  # sorts before s-004 by id
+        session_body("s-004a", start=last["start"], end=None),  # sorts after s-004 by id
+        session_body("z-after", start="2026-11-02T11:00:00Z", end=None),
+    )
+    cursor = first["next_cursor"]
+    while cursor is not None:
+        page = api.usage(limit=5, cursor=cursor)
+        seen += [s["id"] for s in page["sessions"]]
+        cursor = page["next_cursor"]
+    assert len(seen) == len(set(seen))
+    assert set(seen) >= {f"s-{i:03d}" for i in range(12)} | {"s-004a", "z-after"}
+    assert "a-before" not in seen and "s-000a" not in seen  # behind the cursor already
+
+
+def test_a_cursor_carries_the_window_and_the_agents(api: Api) -> None:
+    fill(api, 12)
+    first = api.usage(**WINDOW, agent="agent1@example.com", limit=2)
+    second = api.usage(cursor=first["next_cursor"], limit=2)
+    assert (second["from"], second["to"]) == ("2026-11-01T00:00:00Z", "2026-11-10T00:00:00Z")
+    assert {s["agent"] for s in second["sessions"]} == {"agent1@example.com"}
+    assert second["stats"] == first["stats"]
+    assert list(second["stats"]["per_agent"]) == ["agent1@example.com"]
+
+
+def test_the_default_window_pages_with_the_first_pages_now(api: Api) -> None:
+    now = int(time.time())
+    api.import_sessions(
+        *(session_body(f"s-{i}", start=str(now - 3600 + i), end=None) for i in range(5))
+    )
+    first = api.usage(limit=2)
+    time.sleep(1.1)  # a later `now` must not move the window
+    pages = [first]
+    while pages[-1]["next_cursor"]:
+        pages.append(api.usage(limit=2, cursor=pages[-1]["next_cursor"]))
+    assert {(p["from"], p["to"]) for p in pages} == {(first["from"], first["to"])}
+    assert listed(pages) == [f"s-{i}" for i in range(5)]
+
+
+def test_a_cursor_accepts_the_same_values_spelled_otherwise(api: Api) -> None:
+    fill(api, 6)
+    first = api.get(
+        "/ss/api/usage",
+        params=[
+            *WINDOW.items(),
+            ("agent", "agent1@example.com"),
+            ("agent", "agent2@example.com"),
+            ("limit", "1"),
+        ],
+    ).json()
+    same = api.get(
+        "/ss/api/usage",
+        params=[
+            ("from", "1793491200"),
+            ("to", "2026-11-10T01:00:00+01:00"),
+            ("agent", "AGENT2@example.com"),
+            ("agent", "agent1@example.com"),
+            ("limit", "1"),
+            ("cursor", first["next_cursor"]),
+        ],
+    )
+    assert same.status_code == 200, same.text
+
+
+@pytest.mark.parametrize(
+    ("given", "parameter"),
+    [
+        ({"from": "2026-11-01T00:00:01Z"}, "from"),
+        ({"to": "2026-11-11"}, "to"),
+        ({"agent": "agent2@example.com"}, "agent"),
+    ],
+)
+def test_a_cursor_with_differing_values_is_a_400(
+    api: Api, given: dict[str, str], parameter: str
+) -> None:
+    fill(api, 6)
+    first = api.usage(**WINDOW, agent="agent1@example.com", limit=1)
+    response = api.get(
+        "/ss/api/usage", params={**given, "limit": 1, "cursor": first["next_cursor"]}
+    )
+    assert_error(response, 400, parameter)
+
+
+def test_a_cursor_without_agents_refuses_added_agents(api: Api) -> None:
+    fill(api, 6)
+    first = api.usage(**WINDOW, limit=1)
+    response = api.get(
+        "/ss/api/usage",
+        params={"agent": "agent0@example.com", "limit": 1, "cursor": first["next_cursor"]},
+    )
+    assert_error(response, 400, "agent")
+
+
+def tampered(cursor: str) -> list[str]:
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    flipped = raw[:-3] + bytes([raw[-3] ^ 1]) + raw[-2:]
+    return [
+        base64.urlsafe_b64encode(flipped).decode().rstrip("="),
+        cursor[:-4],
+        cursor + "A",
+        "x" + cursor[1:] if cursor[0] != "x" else "y" + cursor[1:],
+        base64.urlsafe_b64encode(b'[0, 9999999999999999, [], 0, "s-000"]').decode(),
+        "",
+        "%%%",
+    ]
+
+
+def test_a_cursor_the_server_did_not_make_is_a_400(api: Api) -> None:
+    fill(api, 6)
+    cursor = api.usage(**WINDOW, limit=2)["next_cursor"]
+    for bad in tampered(cursor):
+        assert_error(api.get("/ss/api/usage", params={"cursor": bad}), 400, "cursor")
+
+
+def test_a_cursor_outlives_the_server(db: Database, tenant: Tenant, client: TestClient) -> None:
+    api = Api(client, tenant)
+    expected = fill(api, 5)
+    first = api.usage(**WINDOW, limit=2)
+    # A second app on the same database: nothing of the first one's state is needed.
+    with TestClient(create_app(Settings(database_url=db.url), database=db)) as restarted:
+        rest = Api(restarted, tenant).usage(limit=10, cursor=first["next_cursor"])
+    assert [s["id"] for s in first["sessions"] + rest["sessions"]] == expected
+
+
+def test_limit_bounds(api: Api) -> None:
+    fill(api, 2)
+    assert len(api.usage(**WINDOW, limit=1)["sessions"]) == 1
+    assert len(api.usage(**WINDOW, limit=10000)["sessions"]) == 2
+    for bad in ("0", "10001", "-1", "1e3", " 5", "", "2.0"):
+        assert_error(api.get("/ss/api/usage", params={"limit": bad}), 400, "limit")
+
+
+def test_include_sessions_pages_and_include_stats_has_no_cursor(api: Api) -> None:
+    expected = fill(api, 5)
+    pages = walk(api, 2, **WINDOW, include="sessions")
+    assert listed(pages) == expected
+    assert all("stats" not in page for page in pages)
+    stats_only = api.usage(**WINDOW, include="stats", limit=2)
+    assert "next_cursor" not in stats_only and "sessions" not in stats_only
