@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
+import orjson
 import pytest
 
 from sharelog.cli.demo import fill_demo
@@ -16,10 +20,9 @@ from sharelog.store.database import Database
 from tests.servers import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 FLAGS = [
-    "--headless",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -28,6 +31,23 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+ZONE = "Europe/Berlin"  # the browser's zone: days are cut there, not in UTC
+FIRST_LOAD_LIMIT = 300_000
+
+
+@dataclass
+class Site:
+    url: str
+    key: str
+
+    def get(self, path: str, **params: Any) -> Any:
+        response = httpx.get(
+            f"{self.url}{path}", params=params, headers={"Authorization": f"Basic {self.key}"}
+        )
+        response.raise_for_status()
+        if params.get("format") == "ndjson":
+            return [orjson.loads(line) for line in response.text.splitlines()]
+        return response.json()
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +55,7 @@ def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("CI=true but Chromium is missing (make browser installs it)", pytrace=False)
-        pytest.skip("no Chromium here: `make browser` installs Debian's chromium")
+        pytest.skip("no Chromium at /usr/bin/chromium: `make browser` installs Debian's chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -45,130 +65,235 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def site(
-    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
-) -> Iterator[tuple[str, str]]:
+def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Site]:
     path = tmp_path_factory.mktemp("dashboard") / "dashboard.db"
     shutil.copy(sqlite_template, path)
     db = Database(f"sqlite:///{path}")
     key = fill_demo(db, 400, show_progress=False)
     db.dispose()
     server = ServerProcess(f"sqlite:///{path}")
-    yield server.url, key
+    yield Site(server.url, key)
     server.stop()
 
 
-def api_stats(url: str, key: str, page: Any, agent: str | None = None) -> dict[str, Any]:
-    window = page.locator("#window")
-    params = {
-        "from": window.get_attribute("data-from"),
-        "to": window.get_attribute("data-to"),
-        "include": "stats",
-    }
-    if agent:
-        params["agent"] = agent
-    response = httpx.get(
-        f"{url}/ss/api/usage", params=params, headers={"Authorization": f"Basic {key}"}
-    )
-    response.raise_for_status()
-    return response.json()["stats"]  # type: ignore[no-any-return]
+class Watched:
+    """A page whose requests, console errors and response sizes are all recorded."""
+
+    def __init__(self, browser: Any, site: Site) -> None:
+        self.context = browser.new_context(
+            viewport={"width": 1360, "height": 1000}, timezone_id=ZONE, locale="en-GB"
+        )
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.bytes = 0
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.on(
+            "console",
+            lambda message: self.errors.append(message.text) if message.type == "error" else None,
+        )
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on("requestfinished", self._count)
+        self.site = site
+
+    def _count(self, request: Any) -> None:
+        sizes = request.sizes()
+        self.bytes += sizes["responseBodySize"] + sizes["responseHeadersSize"]
+
+    def settle(self) -> None:
+        """Wait until every action the page started has finished loading."""
+        self.page.locator("body[data-busy='0']").wait_for(state="attached")
+
+    def value(self, testid: str) -> int:
+        return int(self.page.get_by_test_id(testid).get_attribute("data-value"))
+
+    def window(self) -> dict[str, str]:
+        label = self.page.locator("#window")
+        return {"from": label.get_attribute("data-from"), "to": label.get_attribute("data-to")}
+
+    def close(self) -> None:
+        self.context.close()
 
 
-def ongoing(url: str, key: str, page: Any) -> int:
-    window = page.locator("#window")
-    params = {
-        "from": window.get_attribute("data-from"),
-        "to": window.get_attribute("data-to"),
-        "format": "ndjson",
-    }
-    response = httpx.get(
-        f"{url}/ss/api/usage", params=params, headers={"Authorization": f"Basic {key}"}
-    )
-    return sum(1 for line in response.text.splitlines() if '"end":null' in line)
+@pytest.fixture
+def watched(browser: Any, site: Site) -> Iterator[Watched]:
+    page = Watched(browser, site)
+    yield page
+    page.close()
 
 
-def settle(page: Any) -> None:
-    """Wait until the page's own actions have all finished loading."""
-    page.wait_for_function("document.body.dataset.busy === '0'")
+def sign_in(watched: Watched) -> None:
+    watched.page.get_by_test_id("api-key").fill(watched.site.key)
+    watched.page.get_by_test_id("sign-in").click()
+    watched.page.locator("#window[data-from]").wait_for()
+    watched.settle()
 
 
-def shown(page: Any, testid: str) -> int:
-    return int(page.get_by_test_id(testid).get_attribute("data-value"))
-
-
-def test_sign_in_see_the_figures_change_range_open_a_session(
-    browser: Any, site: tuple[str, str]
-) -> None:
-    url, key = site
-    context = browser.new_context(viewport={"width": 1360, "height": 1000})
-    page = context.new_page()
-    requests: list[str] = []
-    errors: list[str] = []
-    page.on("request", lambda request: requests.append(request.url))
-    page.on(
-        "console", lambda message: errors.append(message.text) if message.type == "error" else None
-    )
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    first_load: list[int] = []
-    page.on("response", lambda response: first_load.append(len(response.body())))
-
-    page.goto(f"{url}/")
-    page.wait_for_load_state("networkidle")
-    assert sum(first_load) < 300_000, f"first load transferred {sum(first_load)} bytes"
-
-    page.get_by_test_id("api-key").fill(key)
-    page.get_by_test_id("sign-in").click()
-    page.wait_for_selector("#window[data-from]")
-    settle(page)
-    stats = api_stats(url, key, page)
-    assert stats["total"]["meetings"] > 0
-    assert shown(page, "total-meetings") == stats["total"]["meetings"]
+def assert_figures_match_the_api(watched: Watched, agent: str | None = None) -> dict[str, Any]:
+    window = {**watched.window(), **({"agent": agent} if agent else {})}
+    stats = watched.site.get("/ss/api/usage", **window, include="stats")["stats"]
+    sessions = watched.site.get("/ss/api/usage", **window, format="ndjson")
+    assert watched.value("total-meetings") == stats["total"]["meetings"]
     # Ongoing demo sessions keep counting between the page's request and ours.
-    drift = stats["total"]["seconds"] - shown(page, "total-seconds")
-    assert 0 <= drift <= 30 * ongoing(url, key, page)
-    assert page.locator("[data-testid=agents-table] tbody tr").count() == len(stats["per_agent"])
+    ongoing = sum(1 for s in sessions if s["end"] is None)
+    drift = stats["total"]["seconds"] - watched.value("total-seconds")
+    assert 0 <= drift <= 30 * ongoing
+    rows = watched.page.locator("[data-testid=agents-table] tbody tr")
+    assert rows.count() == len(stats["per_agent"])
+    assert watched.value("total-viewers") == sum(s["viewers"]["count"] for s in sessions)
+    countries = {g["country"] for s in sessions for g in s["viewers"]["locations"]} - {None}
+    assert watched.value("total-countries") == len(countries)
+    return stats  # type: ignore[no-any-return]
+
+
+def test_dashboard_shows_the_apis_figures_offline(watched: Watched, site: Site) -> None:
+    page = watched.page
+    response = page.goto(f"{site.url}/")
+    assert (
+        response is not None and "default-src 'none'" in response.headers["content-security-policy"]
+    )
+    page.wait_for_load_state("networkidle")
+    first_load = watched.bytes
+    assert 0 < first_load < FIRST_LOAD_LIMIT, f"first load transferred {first_load} bytes"
+
+    sign_in(watched)
+    stats = assert_figures_match_the_api(watched)
+    assert stats["total"]["meetings"] > 0
+    # The 28-day window starts at local midnight in the browser's zone, 27 days back.
+    start = datetime.fromisoformat(watched.window()["from"]).astimezone(ZoneInfo(ZONE))
+    assert (start.hour, start.minute) == (0, 0)
+    assert start.date() == datetime.now(ZoneInfo(ZONE)).date() - timedelta(days=27)
+    # The bars are the API's days, cut in the browser's zone.
+    daily = site.get("/ss/api/usage/daily", **watched.window(), tz=ZONE)
+    bars = page.locator("#chart-meetings rect.bar")
+    assert [bars.nth(i).get_attribute("data-date") for i in range(bars.count())] == [
+        d["date"] for d in daily["days"]
+    ]
+    assert (
+        sum(int(bars.nth(i).get_attribute("data-value")) for i in range(bars.count()))
+        == (stats["total"]["meetings"])
+    )
     # The key is kept for this tab only and never put in a URL.
-    assert page.evaluate("sessionStorage.getItem('sharelog.key')") == key
-    assert not any(key in r for r in requests)
+    assert page.evaluate("sessionStorage.getItem('sharelog.key')") == site.key
+    assert not any(site.key in r for r in watched.requests)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
     page.select_option("#range", "7")
-    settle(page)
-    week = api_stats(url, key, page)
-    assert shown(page, "total-meetings") == week["total"]["meetings"] < stats["total"]["meetings"]
+    watched.settle()
+    week = assert_figures_match_the_api(watched)
+    assert week["total"]["meetings"] < stats["total"]["meetings"]
 
     page.select_option("#range", "90")
-    settle(page)
-    agent = sorted(api_stats(url, key, page)["per_agent"])[0]
+    watched.settle()
+    quarter = assert_figures_match_the_api(watched)
+    agent = sorted(quarter["per_agent"])[0]
     page.select_option("#agent", agent)
-    settle(page)
-    assert shown(page, "total-meetings") == api_stats(url, key, page, agent)["total"]["meetings"]
+    watched.settle()
+    assert_figures_match_the_api(watched, agent)
+    page.select_option("#agent", "")
+    watched.settle()
 
-    page.locator("#sessions-table tbody tr").first.click()
-    settle(page)
-    page.wait_for_selector("[data-testid=session-detail]:not([hidden])")
-    session_id = page.locator("#sessions-table tbody tr").first.get_attribute("data-session")
-    detail = httpx.get(
-        f"{url}/ss/api/sessions/{session_id}", headers={"Authorization": f"Basic {key}"}
-    ).json()
-    assert page.locator("#viewers-table tbody tr").count() == len(detail["viewers"]["list"])
-    page.screenshot(path=str(ARTIFACTS / "dashboard-session.png"), full_page=True)
+    # Custom dates: both days included, local midnights in the browser's zone.
+    today = datetime.now(ZoneInfo(ZONE)).date()
+    first, last = today - timedelta(days=40), today - timedelta(days=20)
+    page.select_option("#range", "custom")
+    page.get_by_test_id("custom-from").fill(first.isoformat())
+    page.get_by_test_id("custom-to").fill(last.isoformat())
+    page.get_by_test_id("apply-custom").click()
+    watched.settle()
+    window = watched.window()
+    assert datetime.fromisoformat(window["from"]) == local_midnight(first)
+    assert datetime.fromisoformat(window["to"]) == local_midnight(last + timedelta(days=1))
+    assert_figures_match_the_api(watched)
 
-    assert errors == []
-    assert all(r.startswith(url) or r.startswith("data:") for r in requests), [
-        r for r in requests if not r.startswith(url)
+    assert watched.errors == []
+    assert all(r.startswith(f"{site.url}/") or r.startswith("data:") for r in watched.requests), [
+        r for r in watched.requests if not r.startswith(site.url)
     ]
-    context.close()
 
 
-def test_a_refused_key_stays_on_the_sign_in_form(browser: Any, site: tuple[str, str]) -> None:
-    url, _ = site
-    page = browser.new_page()
-    page.goto(f"{url}/")
+def local_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(ZONE))
+
+
+def test_agents_sort_sessions_page_and_a_session_opens(watched: Watched, site: Site) -> None:
+    page = watched.page
+    page.goto(f"{site.url}/")
+    sign_in(watched)
+    page.select_option("#range", "90")
+    watched.settle()
+
+    agents = page.locator("[data-testid=agents-table] tbody tr")
+    meetings = [int(agents.nth(i).locator("td").nth(1).inner_text()) for i in range(agents.count())]
+    assert meetings == sorted(meetings, reverse=True)
+    page.locator("[data-testid=agents-table] th[data-key=agent]").click()
+    names = [agents.nth(i).get_attribute("data-agent") for i in range(agents.count())]
+    assert names == sorted(names)
+
+    window = watched.window()
+    pages = [site.get("/ss/api/usage", **window, include="sessions", limit=25)]
+    pages.append(
+        site.get(
+            "/ss/api/usage", **window, include="sessions", limit=25, cursor=pages[0]["next_cursor"]
+        )
+    )
+    rows = page.locator("#sessions-table tbody tr")
+    shown = [rows.nth(i).get_attribute("data-session") for i in range(rows.count())]
+    assert shown == [s["id"] for s in pages[0]["sessions"]]
+    page.get_by_test_id("next-page").click()
+    watched.settle()
+    shown = [rows.nth(i).get_attribute("data-session") for i in range(rows.count())]
+    assert shown == [s["id"] for s in pages[1]["sessions"]]
+    assert page.locator("#page-label").inner_text().startswith("26\u201350 of")
+
+    # The session with the most viewers and shares makes the richest view.
+    richest = max(pages[1]["sessions"], key=lambda s: (s["viewers"]["count"], len(s["shares"])))
+    page.locator(f"#sessions-table tbody tr[data-session='{richest['id']}']").click()
+    watched.settle()
+    detail = site.get(f"/ss/api/sessions/{richest['id']}")
+    dialog = page.get_by_test_id("session-detail")
+    assert dialog.is_visible()
+    assert page.locator("#viewers-table tbody tr").count() == len(detail["viewers"]["list"])
+    assert page.locator("#timeline rect.share").count() == len(detail["shares"])
+    assert page.locator("#timeline rect.presence").count() == len(detail["viewers"]["list"])
+    assert page.locator("#shares-list li").count() == max(1, len(detail["shares"]))
+    for viewer, row in zip(
+        detail["viewers"]["list"], page.locator("#viewers-table tbody tr").all(), strict=True
+    ):
+        assert row.locator("td").first.inner_text() == viewer["id"]
+    page.screenshot(path=str(ARTIFACTS / "dashboard-session.png"), full_page=False)
+    page.keyboard.press("Escape")
+    assert dialog.is_hidden()
+
+    assert watched.errors == []
+    assert all(r.startswith(f"{site.url}/") or r.startswith("data:") for r in watched.requests)
+
+
+def test_a_refused_key_stays_on_the_sign_in_form(watched: Watched, site: Site) -> None:
+    page = watched.page
+    page.goto(f"{site.url}/")
     page.get_by_test_id("api-key").fill("slk_not_a_key_at_all_00000000000000")
     page.get_by_test_id("sign-in").click()
-    page.wait_for_function("document.getElementById('signin-error').textContent.length > 0")
-    assert "refused" in page.locator("#signin-error").text_content()
+    page.locator("#signin-error:not(:empty)").wait_for()
+    assert "refused" in page.locator("#signin-error").inner_text()
     assert page.locator("#dashboard").is_hidden()
-    page.close()
+    assert page.evaluate("sessionStorage.getItem('sharelog.key')") is None
+
+
+def test_the_key_lasts_for_the_tab_and_sign_out_forgets_it(watched: Watched, site: Site) -> None:
+    page = watched.page
+    page.goto(f"{site.url}/")
+    sign_in(watched)
+    page.reload()
+    page.locator("#window[data-from]").wait_for()
+    watched.settle()
+    assert watched.value("total-meetings") > 0
+    page.locator("#sign-out").click()
+    assert page.locator("#signin").is_visible()
+    assert page.evaluate("sessionStorage.getItem('sharelog.key')") is None
+    # Another tab is another session: it starts signed out.
+    other = watched.context.new_page()
+    other.goto(f"{site.url}/")
+    assert other.locator("#signin").is_visible()
+    assert watched.errors == []

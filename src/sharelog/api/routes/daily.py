@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -16,32 +18,60 @@ from sharelog.api.responses import json_response
 from sharelog.api.usage_request import DEFAULT_WINDOW_US
 from sharelog.domain import Principal, UsageQuery
 from sharelog.errors import InvalidParameter
-from sharelog.store.daily import daily_usage
-from sharelog.timestamps import now_us
+from sharelog.store.daily import daily_totals, local_date
+from sharelog.timestamps import MIN_US, now_us
 
 router = APIRouter(tags=["usage"])
-MAX_DAYS = 3660
+# A window's answer has a line per day: a century of days is about 1.8 MB.
+MAX_DAYS = 36_525
+DAY_US = 86_400 * 1_000_000
 
 
 class Day(BaseModel):
-    date: str
-    meetings: int
-    seconds: int
+    date: str = Field(description="The local date, YYYY-MM-DD.", examples=["2026-11-01"])
+    meetings: int = Field(description="Sessions that started on this local date.")
+    seconds: int = Field(description="The sum of their durations, as in usage stats.")
 
 
 class DailyUsage(BaseModel):
-    tz: str
-    days: list[Day]
+    tz: str = Field(description="The IANA time zone the days are cut in.")
+    days: list[Day] = Field(
+        description="Every local date of the window in order, days without sessions included."
+    )
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    # Debian's zone directory also holds "localtime", this machine's own zone:
+    # not an IANA name, and it would answer differently from server to server.
+    return frozenset(available_timezones() - {"localtime"})
 
 
 def zone_param(value: str | None) -> ZoneInfo:
-    name = value or "UTC"
-    try:
-        if not name or name.startswith(("/", ".")) or ".." in name:
-            raise ValueError(name)
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidParameter("tz", f"not an IANA time zone: {name!r}") from None
+    """The IANA zone named ``value`` (UTC when absent); a 400 for any other name.
+
+    Names are checked against the zone database's list before a file is opened,
+    so no spelling can reach the file system (``../``, a directory, a long name).
+    """
+    name = "UTC" if value is None else value
+    if name not in _zone_names():
+        shown = name if len(name) <= 64 else name[:64] + "..."
+        raise InvalidParameter("tz", f"not an IANA time zone: {shown!r}")
+    return ZoneInfo(name)
+
+
+def local_days(from_us: int, to_us: int, zone: ZoneInfo) -> list[date]:
+    """Every local date from the one holding ``from`` to the one holding the instant before ``to``."""
+    ends = []
+    for name, instant in (("from", from_us), ("to", to_us - 1)):
+        try:
+            ends.append(local_date(instant, zone))
+        except OverflowError:
+            raise InvalidParameter(
+                name, f"falls outside the years 1 to 9999 in {zone.key}"
+            ) from None
+    first, last = ends
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 @router.get(
@@ -59,25 +89,48 @@ async def get_daily_usage(
     tz: str | None = Query(None, description="IANA time zone the days are cut in; default UTC."),
     agent: list[str] | None = Query(None, description="Only these agents (repeatable)."),
 ) -> Response:
-    """Every day of the window, zeros included; a session counts on the local day it started."""
+    """Meetings and seconds per local day of the window ``from <= start < to``.
+
+    The window's defaults and rules are those of `GET /ss/api/usage` (`to` = now,
+    `from` = `to` minus 28 days, `from >= to` is a 400). Days are cut in the IANA
+    time zone `tz` (default `UTC`; any other name is a 400), daylight-saving days
+    included: `days` lists every local date from the one holding `from` to the one
+    holding the last instant before `to`, in order, with zeros for days without
+    sessions. A session counts on the local date of its start; `seconds` sums the
+    sessions' `duration` (an ongoing session up to now), so the days add up to
+    the window's `stats.total`.
+    """
     params, now = request.query_params, now_us()
-    given_to = single(params, "to")
-    given_from = single(params, "from")
+    given_from, given_to = single(params, "from"), single(params, "to")
     zone = zone_param(single(params, "tz"))
+    agents = tuple(sorted({email_param("agent", a) for a in params.getlist("agent")}))
     to_us = now if given_to is None else timestamp_param("to", given_to)
+    # The same defaults as /ss/api/usage: 28 days back, never before year 1.
     from_us = (
-        to_us - DEFAULT_WINDOW_US if given_from is None else timestamp_param("from", given_from)
+        max(MIN_US, to_us - DEFAULT_WINDOW_US)
+        if given_from is None
+        else timestamp_param("from", given_from)
     )
     if from_us >= to_us:
         raise InvalidParameter("from", "must be before to")
-    if to_us - from_us > MAX_DAYS * 86_400 * 1_000_000:
+    if to_us - from_us > MAX_DAYS * DAY_US:
         raise InvalidParameter("from", f"the window may span at most {MAX_DAYS} days")
-    agents = tuple(sorted({email_param("agent", a) for a in params.getlist("agent")}))
+    days = local_days(from_us, to_us, zone)
     query = UsageQuery(from_us=from_us, to_us=to_us, agents=agents, now_us=now)
     db = request.app.state.db
 
-    def load() -> list[dict[str, object]]:
+    def load() -> dict[date, tuple[int, int]]:
         with db.reading() as conn:
-            return daily_usage(conn, principal.account_id, query, zone)
+            return daily_totals(conn, principal.account_id, query, zone)
 
-    return json_response({"tz": zone.key, "days": await run_in_threadpool(load)})
+    totals = await run_in_threadpool(load)
+    return json_response(
+        {
+            "tz": zone.key,
+            "days": [
+                {"date": day.isoformat(), "meetings": meetings, "seconds": seconds}
+                for day in days
+                for meetings, seconds in (totals.get(day, (0, 0)),)
+            ],
+        }
+    )

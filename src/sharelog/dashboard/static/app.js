@@ -1,21 +1,29 @@
 // The sharelog dashboard: plain JavaScript over the public API, no framework, no CDN.
-"use strict";
+import { dayChart, sessionTimeline } from "./charts.js";
+import { calendarDay, countryName, dateTime, duration, el, number, offset, place } from "./format.js";
 
 const KEY_SLOT = "sharelog.key"; // sessionStorage: this tab only, never in a URL
 const PAGE = 25;
-const MAX_SCAN_PAGES = 20; // sessions read for viewer, country and share figures
+const SCAN_PAGE = 1000;
+const MAX_SCAN_PAGES = 20; // at most 20,000 sessions read for the viewer, country and share figures
 const $ = (id) => document.getElementById(id);
-const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
-const state = { key: null, from: null, to: null, agent: "", cursors: [null], page: 0, agentRows: [], sort: { key: "meetings", dir: -1 } };
+const state = {
+  key: null, from: null, to: null, agent: "", zone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+  generation: 0, cursors: [null], page: 0, meetings: 0, agentRows: [], sort: { key: "meetings", dir: -1 },
+  days: [], session: null,
+};
 
 class ApiError extends Error {
   constructor(status, body) {
-    super((body && body.error && body.error.message) || `HTTP ${status}`);
+    const error = (body && body.error) || {};
+    super(error.message || `HTTP ${status}`);
     this.status = status;
+    this.parameter = error.parameter;
   }
 }
 
+/** GET a public API path with the key in the Authorization header (never in the URL). */
 async function api(path, params = {}) {
   const query = new URLSearchParams();
   for (const [name, value] of Object.entries(params)) {
@@ -25,199 +33,234 @@ async function api(path, params = {}) {
   const url = query.toString() ? `${path}?${query}` : path;
   // X-Requested-With: the server then leaves out its Basic challenge, which
   // would make the browser pop up a login dialog on a refused key.
-  const headers = { Authorization: `Bearer ${state.key}`, "X-Requested-With": "XMLHttpRequest" };
-  const response = await fetch(url, { headers });
+  const headers = { Authorization: `Bearer ${state.key}`, "X-Requested-With": "XMLHttpRequest", Accept: "application/json" };
+  const response = await fetch(url, { headers, cache: "no-store", credentials: "omit" });
   const body = await response.json().catch(() => null);
   if (!response.ok) throw new ApiError(response.status, body);
   return body;
 }
 
-// ---- formatting -----------------------------------------------------------
-const number = new Intl.NumberFormat();
-function duration(seconds) {
-  const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60);
-  return h ? `${number.format(h)} h ${m} min` : `${m} min ${seconds % 60} s`;
-}
-const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const day = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
-function place(v) { return [v.city, v.region, v.country].filter(Boolean).join(", ") || "unknown"; }
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  return node;
-}
-const SVG = "http://www.w3.org/2000/svg";
-function svg(tag, attrs = {}) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  return node;
+/** Thrown to drop the answers of a load that a newer one replaced. */
+class Superseded extends Error {}
+function current(generation) {
+  if (generation !== state.generation) throw new Superseded();
 }
 
-// ---- the window -----------------------------------------------------------
-function localMidnight(date) { return new Date(date.getFullYear(), date.getMonth(), date.getDate()); }
+// ---- the window -------------------------------------------------------------
+function dateInput(date) {
+  const m = String(date.getMonth() + 1).padStart(2, "0"), d = String(date.getDate()).padStart(2, "0");
+  return `${date.getFullYear()}-${m}-${d}`;
+}
+
+/** [from, to) as local Dates for the picked range, or null when the custom dates are not a range. */
 function chooseWindow() {
   const choice = $("range").value, now = new Date();
-  if (choice === "month") return [new Date(now.getFullYear(), now.getMonth(), 1), now];
+  const y = now.getFullYear(), m = now.getMonth(), d = now.getDate();
+  if (choice === "month") return [new Date(y, m, 1), now];
   if (choice === "custom") {
-    const from = $("custom-from").valueAsDate, to = $("custom-to").valueAsDate;
+    const from = $("custom-from").value, to = $("custom-to").value;
     if (!from || !to) return null;
-    // Inputs are dates in UTC midnight; take them as local days, the end inclusive.
-    const start = new Date(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate());
-    const end = new Date(to.getUTCFullYear(), to.getUTCMonth(), to.getUTCDate() + 1);
+    const [fy, fm, fd] = from.split("-").map(Number), [ty, tm, td] = to.split("-").map(Number);
+    const start = new Date(fy, fm - 1, fd), end = new Date(ty, tm - 1, td + 1); // the end date is included
     return end > start ? [start, end] : null;
   }
-  const days = Number(choice);
-  return [new Date(localMidnight(now).getTime() - (days - 1) * 86400000), now];
+  return [new Date(y, m, d - (Number(choice) - 1)), now]; // today and the days before it
 }
 
-// ---- charts ---------------------------------------------------------------
-function barChart(container, values, labels, format) {
-  container.replaceChildren();
-  const width = 600, height = 160, pad = 18, max = Math.max(1, ...values);
-  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none", role: "img" });
-  const step = (width - 2) / Math.max(1, values.length);
-  values.forEach((v, i) => {
-    const h = ((height - pad) * v) / max;
-    const bar = svg("rect", { x: 1 + i * step + step * 0.1, y: height - pad - h, width: Math.max(1, step * 0.8), height: h });
-    const tip = svg("title"); tip.textContent = `${labels[i]}: ${format(v)}`; bar.append(tip);
-    chart.append(bar);
-  });
-  const every = Math.ceil(values.length / 8);
-  labels.forEach((label, i) => {
-    if (i % every) return;
-    const t = svg("text", { x: 1 + i * step, y: height - 4 }); t.textContent = label; chart.append(t);
-  });
-  container.append(chart);
-}
-
-function barList(container, entries, label) {
-  container.replaceChildren();
-  const max = Math.max(1, ...entries.map(([, n]) => n));
-  for (const [name, n] of entries.slice(0, 12)) {
-    const bar = el("div", { class: "bar", style: `width:${(100 * n) / max}%` });
-    container.append(el("div", { class: "row" }, el("span", {}, name), el("div", {}, bar), el("span", { class: "n" }, number.format(n))));
-  }
-  if (!entries.length) container.append(el("p", { class: "muted" }, `No ${label} in this window.`));
-}
-
-// ---- loading --------------------------------------------------------------
 function windowParams() {
   return { from: state.from.toISOString(), to: state.to.toISOString(), agent: state.agent || null };
 }
 
+// ---- loading ----------------------------------------------------------------
 async function loadAll() {
   const range = chooseWindow();
-  if (!range) return;
+  if (!range) { $("custom-error").textContent = "Pick a start date on or before the end date."; return; }
+  $("custom-error").textContent = "";
+  const generation = ++state.generation;
   [state.from, state.to] = range;
-  $("window").textContent = `${when.format(state.from)} – ${when.format(state.to)} (${zone})`;
-  $("window").dataset.from = state.from.toISOString();
-  $("window").dataset.to = state.to.toISOString();
+  const label = $("window");
+  label.textContent = `${dateTime(state.from)} – ${dateTime(state.to)} · days in ${state.zone}`;
+  label.dataset.from = state.from.toISOString();
+  label.dataset.to = state.to.toISOString();
+  $("dashboard").classList.add("loading");
   const [stats, daily] = await Promise.all([
     api("/ss/api/usage", { ...windowParams(), include: "stats" }),
-    api("/ss/api/usage/daily", { ...windowParams(), tz: zone }),
+    loadDaily(),
   ]);
+  current(generation);
   showStats(stats.stats);
   showDaily(daily.days);
   if (!state.agent) fillAgents(Object.keys(stats.stats.per_agent));
   state.cursors = [null]; state.page = 0;
-  await Promise.all([loadPage(), scanSessions()]);
+  await Promise.all([loadPage(generation), scanSessions(generation)]);
+  $("dashboard").classList.remove("loading");
+}
+
+async function loadDaily() {
+  try {
+    return await api("/ss/api/usage/daily", { ...windowParams(), tz: state.zone });
+  } catch (error) {
+    // A browser may name a zone the server's database lacks: cut days in UTC then.
+    if (!(error instanceof ApiError && error.parameter === "tz") || state.zone === "UTC") throw error;
+    state.zone = "UTC";
+    $("window").textContent = `${dateTime(state.from)} – ${dateTime(state.to)} · days in UTC`;
+    return api("/ss/api/usage/daily", { ...windowParams(), tz: state.zone });
+  }
+}
+
+function setFigure(id, value, text) {
+  const node = $(id);
+  node.dataset.value = value;
+  node.textContent = text;
 }
 
 function showStats(stats) {
-  const total = stats.total;
-  const meetings = $("total-meetings"), seconds = $("total-seconds");
-  meetings.dataset.value = total.meetings; meetings.textContent = number.format(total.meetings);
-  seconds.dataset.value = total.seconds; seconds.textContent = duration(total.seconds);
-  $("average").textContent = total.meetings ? duration(Math.round(total.seconds / total.meetings)) : "–";
+  const { meetings, seconds } = stats.total;
+  state.meetings = meetings;
+  setFigure("total-meetings", meetings, number.format(meetings));
+  setFigure("total-seconds", seconds, duration(seconds));
+  setFigure("average", meetings ? Math.floor(seconds / meetings) : 0, meetings ? duration(seconds / meetings) : "–");
   state.agentRows = Object.entries(stats.per_agent).map(([agent, f]) => ({
-    agent, meetings: f.meetings, hours: f.seconds / 3600, average: f.meetings ? f.seconds / f.meetings / 60 : 0,
+    agent, meetings: f.meetings, seconds: f.seconds, average: f.meetings ? f.seconds / f.meetings : 0,
   }));
   renderAgents();
 }
 
 function renderAgents() {
   const { key, dir } = state.sort;
-  const rows = [...state.agentRows].sort((a, b) => (a[key] < b[key] ? -dir : a[key] > b[key] ? dir : 0));
-  const body = $("agents-table").tBodies[0];
-  body.replaceChildren(...rows.map((r) => el("tr", {}, el("td", {}, r.agent), el("td", { class: "num" }, number.format(r.meetings)),
-    el("td", { class: "num" }, r.hours.toFixed(1)), el("td", { class: "num" }, r.average.toFixed(1)))));
+  const rows = [...state.agentRows].sort((a, b) => (a[key] < b[key] ? -dir : a[key] > b[key] ? dir : a.agent < b.agent ? -1 : 1));
+  const most = Math.max(1, ...rows.map((r) => r.meetings));
+  $("agents-table").tBodies[0].replaceChildren(...rows.map((r) => {
+    const bar = el("span", { class: "bar" });
+    bar.style.width = `${(100 * r.meetings) / most}%`;
+    return el("tr", { "data-agent": r.agent },
+      el("td", { class: "agent" }, r.agent),
+      el("td", { class: "num" }, number.format(r.meetings)),
+      el("td", { class: "num" }, (r.seconds / 3600).toFixed(1)),
+      el("td", { class: "num" }, duration(r.average)),
+      el("td", { class: "meter" }, bar));
+  }));
+  $("agents-empty").hidden = rows.length > 0;
   for (const th of $("agents-table").tHead.rows[0].cells) {
-    th.classList.toggle("asc", th.dataset.key === key && dir === 1);
-    th.classList.toggle("desc", th.dataset.key === key && dir === -1);
+    if (!th.dataset.key) continue;
+    th.setAttribute("aria-sort", th.dataset.key !== key ? "none" : dir === 1 ? "ascending" : "descending");
   }
 }
 
 function showDaily(days) {
-  const labels = days.map((d) => day.format(new Date(`${d.date}T12:00:00`)));
-  barChart($("chart-meetings"), days.map((d) => d.meetings), labels, (v) => `${v} meetings`);
-  barChart($("chart-hours"), days.map((d) => d.seconds / 3600), labels, (v) => `${v.toFixed(1)} h`);
+  state.days = days;
+  drawDaily();
+  const busiest = days.reduce((best, d) => (d.meetings > (best ? best.meetings : 0) ? d : best), null);
+  $("busiest").textContent = busiest ? `Busiest day: ${calendarDay(busiest.date, true)}, ${number.format(busiest.meetings)} meetings` : "No meetings in this window.";
+}
+
+function drawDaily() {
+  const days = state.days;
+  dayChart($("chart-meetings"), days, {
+    kind: "meetings", value: (d) => d.meetings, label: (v) => number.format(v),
+    tip: (d) => `${calendarDay(d.date, true)}: ${number.format(d.meetings)} meetings`,
+  });
+  dayChart($("chart-hours"), days, {
+    kind: "hours", value: (d) => d.seconds / 3600, label: (v) => number.format(Math.round(v * 10) / 10),
+    tip: (d) => `${calendarDay(d.date, true)}: ${duration(d.seconds)}`,
+  });
 }
 
 function fillAgents(agents) {
-  const select = $("agent"), current = select.value;
+  const select = $("agent"), chosen = select.value;
   select.replaceChildren(el("option", { value: "" }, "All agents"), ...agents.sort().map((a) => el("option", { value: a }, a)));
-  select.value = agents.includes(current) ? current : "";
+  select.value = agents.includes(chosen) ? chosen : "";
 }
 
-async function scanSessions() {
+function tally(map, key, n = 1) { map.set(key, (map.get(key) || 0) + n); }
+
+async function scanSessions(generation) {
   // Viewers, countries and share types are not in the stats: count them from the sessions.
+  for (const id of ["viewers", "countries"]) setFigure(id, "", "…");
   let viewers = 0, cursor = null, pages = 0;
   const countries = new Map(), shares = new Map();
   do {
-    const page = await api("/ss/api/usage", { ...windowParams(), include: "sessions", limit: 1000, cursor });
+    const page = await api("/ss/api/usage", { ...windowParams(), include: "sessions", limit: SCAN_PAGE, cursor });
+    current(generation);
     for (const s of page.sessions) {
       viewers += s.viewers.count;
-      for (const g of s.viewers.locations) countries.set(g.country || "unknown", (countries.get(g.country || "unknown") || 0) + g.count);
-      for (const sh of s.shares) shares.set(sh.type, (shares.get(sh.type) || 0) + 1);
+      for (const g of s.viewers.locations) tally(countries, g.country, g.count);
+      for (const share of s.shares) tally(shares, share.type);
     }
     cursor = page.next_cursor; pages += 1;
   } while (cursor && pages < MAX_SCAN_PAGES);
-  $("viewers").textContent = number.format(viewers);
-  $("countries").textContent = number.format([...countries.keys()].filter((c) => c !== "unknown").length);
+  const known = [...countries.keys()].filter(Boolean).length;
+  setFigure("viewers", viewers, number.format(viewers));
+  setFigure("countries", known, number.format(known));
   $("partial").hidden = !cursor;
-  $("partial").textContent = cursor ? `Viewer, country and share figures count the first ${number.format(pages * 1000)} sessions.` : "";
-  barList($("chart-countries"), [...countries].sort((a, b) => b[1] - a[1]), "viewers");
-  barList($("chart-shares"), [...shares].sort((a, b) => b[1] - a[1]), "shares");
+  $("partial").textContent = cursor ? `Viewers, countries and share types count the first ${number.format(pages * SCAN_PAGE)} sessions of the window.` : "";
+  const countryRows = [...countries].sort((a, b) => b[1] - a[1] || (a[0] === null) - (b[0] === null) || String(a[0]).localeCompare(String(b[0])));
+  shareTable($("countries-table"), countryRows.map(([code, n]) => [code ? `${countryName(code)} (${code})` : "Unknown", n]), viewers, "No viewers in this window.");
+  const shareRows = [...shares].sort((a, b) => b[1] - a[1]);
+  const allShares = shareRows.reduce((sum, [, n]) => sum + n, 0);
+  shareTable($("shares-table"), shareRows, allShares, "Nothing was shared in this window.", true);
 }
 
-async function loadPage() {
+/** Rows of [label, count] with the count's share of `total` as a bar. */
+function shareTable(table, rows, total, empty, typed = false) {
+  const body = table.tBodies[0];
+  if (!rows.length) { body.replaceChildren(el("tr", {}, el("td", { colspan: 4, class: "muted" }, empty))); return; }
+  const most = Math.max(1, ...rows.map(([, n]) => n));
+  body.replaceChildren(...rows.map(([name, n]) => {
+    const bar = el("span", { class: typed ? `bar ${name}` : "bar" });
+    bar.style.width = `${(100 * n) / most}%`;
+    return el("tr", {}, el("td", {}, name), el("td", { class: "num" }, number.format(n)),
+      el("td", { class: "num muted" }, `${total ? Math.round((100 * n) / total) : 0}%`), el("td", { class: "meter" }, bar));
+  }));
+}
+
+async function loadPage(generation = state.generation) {
   const page = await api("/ss/api/usage", { ...windowParams(), include: "sessions", limit: PAGE, cursor: state.cursors[state.page] });
+  current(generation);
   state.cursors[state.page + 1] = page.next_cursor;
   $("sessions-table").tBodies[0].replaceChildren(...page.sessions.map((s) => {
-    const row = el("tr", { "data-session": s.id },
-      el("td", {}, when.format(new Date(s.start))), el("td", {}, s.agent),
-      el("td", { class: "num" }, (s.duration / 60).toFixed(1)), el("td", { class: "num" }, s.shares.length),
-      el("td", { class: "num" }, s.viewers.count),
-      el("td", {}, [...new Set(s.viewers.locations.map((g) => g.country).filter(Boolean))].sort().join(" ")));
+    const countries = [...new Set(s.viewers.locations.map((g) => g.country).filter(Boolean))].sort();
+    const row = el("tr", { "data-session": s.id, tabindex: 0 },
+      el("td", {}, dateTime(s.start)), el("td", {}, s.agent),
+      el("td", { class: "num" }, s.end ? duration(s.duration) : `${duration(s.duration)} (live)`),
+      el("td", { class: "num" }, s.shares.length), el("td", { class: "num" }, s.viewers.count),
+      el("td", { class: "codes" }, countries.join(" ")));
     row.addEventListener("click", () => track(openSession(s.id)));
+    row.addEventListener("keydown", (event) => { if (event.key === "Enter") track(openSession(s.id)); });
     return row;
   }));
+  const first = state.page * PAGE;
+  $("sessions-empty").hidden = page.sessions.length > 0;
   $("prev").disabled = state.page === 0;
   $("next").disabled = !page.next_cursor;
-  $("page-label").textContent = `page ${state.page + 1}`;
+  $("page-label").textContent = page.sessions.length
+    ? `${number.format(first + 1)}–${number.format(first + page.sessions.length)} of ${number.format(state.meetings)}`
+    : "";
 }
 
 async function openSession(id) {
   const s = await api(`/ss/api/sessions/${encodeURIComponent(id)}`);
-  $("session-title").textContent = `${s.agent} · ${when.format(new Date(s.start))}`;
-  $("session-meta").textContent = `${s.id} · ${duration(s.duration)}${s.end ? "" : " (ongoing)"} · ${s.viewers.count} viewers`;
-  const start = Date.parse(s.start), end = s.end ? Date.parse(s.end) : Date.now();
-  const span = Math.max(1, end - start), width = 700;
-  const line = svg("svg", { viewBox: `0 0 ${width} 90`, role: "img" });
-  line.append(svg("line", { x1: 10, y1: 30, x2: width - 10, y2: 30 }));
-  s.shares.forEach((sh, i) => {
-    const x = 10 + ((width - 20) * Math.min(1, Math.max(0, Date.parse(sh.at) - start))) / span;
-    line.append(svg("circle", { cx: x, cy: 30, r: 6 }));
-    const label = svg("text", { x: Math.min(x, width - 160), y: i % 2 ? 70 : 55 });
-    label.textContent = `${sh.type}: ${sh.title || sh.url || ""}`.slice(0, 40);
-    line.append(label);
-  });
-  $("timeline").replaceChildren(s.shares.length ? line : el("p", { class: "muted" }, "Nothing was shared."));
+  state.session = s;
+  $("session-title").textContent = `${s.agent}`;
+  $("session-meta").textContent = `${dateTime(s.start)} · ${duration(s.duration)}${s.end ? "" : " so far (ongoing)"} · ${s.viewers.count} viewer${s.viewers.count === 1 ? "" : "s"} · ${s.id}`;
+  $("shares-list").replaceChildren(...(s.shares.length ? s.shares.map((share) => el("li", {},
+    el("span", { class: "at" }, offset(s.start, share.at)), el("span", { class: `type ${share.type}` }, share.type),
+    el("span", { class: "title" }, share.title || "(untitled)"),
+    share.url ? el("span", { class: "url" }, share.url) : null)) : [el("li", { class: "muted" }, "Nothing was shared.")]));
   $("viewers-table").tBodies[0].replaceChildren(...s.viewers.list.map((v) => el("tr", {},
-    el("td", {}, v.id), el("td", {}, when.format(new Date(v.joined))), el("td", {}, v.left ? when.format(new Date(v.left)) : "watching"),
-    el("td", { class: "num" }, (v.seconds / 60).toFixed(1)), el("td", {}, place(v)))));
+    el("td", {}, v.id), el("td", {}, dateTime(v.joined)), el("td", {}, v.left ? dateTime(v.left) : "watching"),
+    el("td", { class: "num" }, duration(v.seconds)), el("td", {}, place(v)))));
+  $("viewers-empty").hidden = s.viewers.list.length > 0;
   $("session").hidden = false;
+  $("backdrop").hidden = false;
+  sessionTimeline($("timeline"), s, new Date().toISOString());
+  $("close-session").focus();
+}
+
+function closeSession() {
+  $("session").hidden = true;
+  $("backdrop").hidden = true;
+  state.session = null;
 }
 
 // ---- wiring -----------------------------------------------------------------
@@ -225,25 +268,32 @@ async function openSession(id) {
 let busy = 0;
 function track(promise) {
   document.body.dataset.busy = String(++busy);
-  return promise.catch(report).finally(() => { document.body.dataset.busy = String(--busy); });
+  return Promise.resolve(promise).catch(report).finally(() => { document.body.dataset.busy = String(--busy); });
 }
 
 function report(error) {
+  if (error instanceof Superseded) return;
+  $("dashboard").classList.remove("loading");
   if (error instanceof ApiError && error.status === 401) { signOut("That key was refused."); return; }
-  $("window").textContent = `Could not load: ${error.message}`;
+  $("problem").textContent = `Could not load: ${error.message}`;
+  $("problem").hidden = false;
 }
 
 function signOut(message = "") {
   sessionStorage.removeItem(KEY_SLOT);
   state.key = null;
-  $("dashboard").hidden = true; $("controls").hidden = true; $("session").hidden = true; $("signin").hidden = false;
+  state.generation += 1;
+  closeSession();
+  $("dashboard").hidden = true; $("controls").hidden = true; $("signin").hidden = false;
   $("signin-error").textContent = message;
+  $("api-key").focus();
 }
 
 async function signIn(key) {
   state.key = key;
+  $("signin-error").textContent = "";
   try {
-    await api("/ss/api/usage", { include: "stats" });
+    await api("/ss/api/usage", { include: "stats", to: new Date().toISOString() });
   } catch (error) {
     signOut(error instanceof ApiError && error.status === 401 ? "That key was refused." : error.message);
     return;
@@ -253,29 +303,52 @@ async function signIn(key) {
   await loadAll();
 }
 
+function reload() {
+  $("problem").hidden = true;
+  return track(loadAll());
+}
+
 $("signin-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  track(signIn($("api-key").value.trim()));
+  const key = $("api-key").value.trim();
   $("api-key").value = "";
+  if (key) track(signIn(key));
 });
 $("sign-out").addEventListener("click", () => signOut());
 $("range").addEventListener("change", () => {
-  $("custom").hidden = $("range").value !== "custom";
-  if ($("range").value !== "custom") track(loadAll());
+  const custom = $("range").value === "custom";
+  $("custom").hidden = !custom;
+  if (!custom) { reload(); return; }
+  // Start the custom dates from the window on screen.
+  if (state.from && !$("custom-from").value) {
+    $("custom-from").value = dateInput(state.from);
+    $("custom-to").value = dateInput(new Date(state.to.getTime() - 1));
+  }
 });
-$("apply-custom").addEventListener("click", () => track(loadAll()));
-$("agent").addEventListener("change", () => { state.agent = $("agent").value; track(loadAll()); });
+$("custom").addEventListener("submit", (event) => { event.preventDefault(); reload(); });
+$("agent").addEventListener("change", () => { state.agent = $("agent").value; reload(); });
 $("prev").addEventListener("click", () => { state.page -= 1; track(loadPage()); });
 $("next").addEventListener("click", () => { state.page += 1; track(loadPage()); });
-$("close-session").addEventListener("click", () => { $("session").hidden = true; });
-for (const th of $("agents-table").tHead.rows[0].cells) {
-  th.addEventListener("click", () => {
-    const key = th.dataset.key;
-    state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : key === "agent" ? 1 : -1 };
-    renderAgents();
-  });
-}
+$("close-session").addEventListener("click", closeSession);
+$("backdrop").addEventListener("click", closeSession);
+document.addEventListener("keydown", (event) => { if (event.key === "Escape" && !$("session").hidden) closeSession(); });
+$("agents-table").addEventListener("click", (event) => {
+  const th = event.target.closest("th[data-key]");
+  if (!th) return;
+  const key = th.dataset.key;
+  state.sort = { key, dir: state.sort.key === key ? -state.sort.dir : key === "agent" ? 1 : -1 };
+  renderAgents();
+});
+let resizeTimer = 0;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    if (state.days.length) drawDaily();
+    if (state.session) sessionTimeline($("timeline"), state.session, new Date().toISOString());
+  }, 150);
+});
 
-const saved = sessionStorage.getItem(KEY_SLOT);
 document.body.dataset.busy = "0";
+const saved = sessionStorage.getItem(KEY_SLOT);
 if (saved) track(signIn(saved));
+else $("api-key").focus();
