@@ -107,7 +107,10 @@ class IngestResult:
     replaced: int
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__,
+# and building the 1,000 events of a batch took 1.5 ms that way, 0.5 ms this
+# way (a tenth of the parse). Nothing changes an event after it is built.
+@dataclass(slots=True)
 class EventIn:
     """One live event of ``POST /ss/api/events``; the fields its ``type`` does not use are None."""
 

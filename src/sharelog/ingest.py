@@ -44,7 +44,7 @@ class Ingestor:
 
     def ingest_events(self, account_id: int, events: list[EventIn]) -> EventResult:
         """Geolocate the joins that carry an ip, then claim and merge the events."""
-        joins = [i for i, e in enumerate(events) if e.type == "viewer.joined"]
+        joins = [i for i, e in enumerate(events) if e.ip is not None]
         if joins:
             as_viewers = [
                 ViewerIn(id="", joined_us=0, ip=events[i].ip, location=events[i].location)

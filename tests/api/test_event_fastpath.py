@@ -19,7 +19,7 @@ def mostly(valid: list[Any], invalid: list[Any]) -> st.SearchStrategy[Any]:
 
 
 # Values chosen to sit on both sides of every rule the models enforce.
-IDS = mostly(["e-1", "a" * 128, "ok:._-1"], ["a" * 129, "", "has space", "x\n", 7, None])
+IDS = mostly(["e-1", "a" * 128, "ok:._-1"], ["a" * 129, "", "has space", "x\n", "a\nb", 7, None])
 TIMES = mostly(
     ["2026-11-02T10:00:00Z", "2026-11-02", "1793606400", 1793606400, 1793606400.5],
     ["soon", True, None, [], "2026-13-01"],

@@ -20,19 +20,14 @@ from sharelog.domain import SHARE_TYPES, EventIn, Location
 from sharelog.geo.locator import parse_ip
 from sharelog.timestamps import TimestampError, parse_timestamp
 
-_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+# Every id of a batch, each followed by a newline (not an id character), is
+# checked by one match: a match per id cost a fifth of the reader's time.
+_IDS = re.compile(r"(?:[A-Za-z0-9._:\-]{1,128}\n)*")
 _VIEWER_TYPES = ("viewer.joined", "viewer.left")
 
 
 class _NotPlain(Exception):
     """The item needs the full validation."""
-
-
-def _id(item: dict[str, Any], name: str) -> str:
-    value = item.get(name)
-    if type(value) is not str or _ID.fullmatch(value) is None:
-        raise _NotPlain
-    return value
 
 
 def _text(value: Any, limit: int) -> str:
@@ -68,10 +63,15 @@ def _location(value: Any) -> Location | None:
     )
 
 
-def _event(item: Any) -> EventIn:
+def _event(item: Any, ids: list[Any]) -> EventIn:
+    """The event, once ``ids`` (which gets its ids) is checked too."""
     if type(item) is not dict:
         raise _NotPlain
-    event_id, kind, session = _id(item, "id"), item.get("type"), _id(item, "session")
+    # Any: not checked yet; read_plain_events checks the ids all at once.
+    event_id: Any = item.get("id")
+    session: Any = item.get("session")
+    kind = item.get("type")
+    ids += (event_id, session)
     at = item.get("at")
     if type(at) not in (str, int, float):
         raise _NotPlain
@@ -105,7 +105,8 @@ def _event(item: Any) -> EventIn:
             url=_optional_text(item, "url", 2048),
         )
     if kind in _VIEWER_TYPES:
-        viewer = _id(item, "viewer")
+        viewer: Any = item.get("viewer")
+        ids.append(viewer)
         if kind == "viewer.left":
             return EventIn(event_id, kind, session, at_us, viewer_id=viewer)
         ip = item.get("ip")
@@ -125,7 +126,12 @@ def _event(item: Any) -> EventIn:
 
 def read_plain_events(items: list[Any]) -> list[EventIn] | None:
     """Every item as an event when each is plainly valid; None to ask for full validation."""
+    ids: list[Any] = []
     try:
-        return [_event(item) for item in items]
-    except _NotPlain:
+        events = [_event(item, ids) for item in items]
+        checked = "\n".join(ids) + "\n"  # a TypeError when an id is not a string
+    except (_NotPlain, TypeError):
         return None
+    # The count rejects an id that itself holds a newline, which the pattern would split.
+    plain = checked.count("\n") == len(ids) and _IDS.fullmatch(checked) is not None
+    return events if plain else None

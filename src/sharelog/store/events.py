@@ -42,6 +42,7 @@ _VIEWER_FIELDS = (
     "loc_key",
     "ip",
 )
+_NO_VIEWER = dict.fromkeys(_VIEWER_FIELDS)
 
 
 def claim_event_ids(
@@ -81,14 +82,13 @@ def _claim_sqlite(
     # than a SELECT of the taken ids followed by an executemany. ("WHERE true"
     # keeps SQLite from reading ON CONFLICT as a join constraint.)
     rows = orjson.dumps([[e.id, e.session_id] for e in first.values()]).decode()
-    return set(
-        conn.exec_driver_sql(
-            "INSERT INTO event_ids (account_id, id, session_id, received_us) "
-            "SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? "
-            "FROM json_each(?) WHERE true ON CONFLICT DO NOTHING RETURNING id",
-            (account_id, now_us, rows),
-        ).scalars()
+    result = conn.exec_driver_sql(
+        "INSERT INTO event_ids (account_id, id, session_id, received_us) "
+        "SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? "
+        "FROM json_each(?) WHERE true ON CONFLICT DO NOTHING RETURNING id",
+        (account_id, now_us, rows),
     )
+    return {row[0] for row in result.fetchall()}
 
 
 def _load(
@@ -163,9 +163,9 @@ def apply_events(
             )
         else:
             key = (e.session_id, e.viewer_id or "")
-            v = viewer_state.setdefault(
-                key, {"session_id": key[0], "id": key[1], **dict.fromkeys(_VIEWER_FIELDS)}
-            )
+            v = viewer_state.get(key)
+            if v is None:
+                v = viewer_state[key] = {"session_id": key[0], "id": key[1], **_NO_VIEWER}
             touched_viewers.add(key)
             if e.type == "viewer.joined":
                 _merge_join(v, e)
