@@ -129,12 +129,17 @@ def run_backend(backend: str, events: list[dict[str, Any]], batch: int) -> None:
             one = post_all(base, write_key, events, batch, 1)
     with fresh_database(backend) as url:
         _, _, write_key = make_keys(url)
+        with running_server(url) as (base, _process):
+            overlapped = post_all(base, write_key, events, batch, 2)
+    with fresh_database(backend) as url:
+        _, _, write_key = make_keys(url)
         with running_server(url, "--workers", "2") as (base, _process):
             two = post_all(base, write_key, events, batch, 2)
     base_rate = len(events) / baseline
     print(f"{backend}: {len(events):,} events in batches of {batch}")
     print(row("baseline: driver executemany, same batches", len(events), baseline, "events"))
     print(row("sharelog over HTTP, 1 client, 1 worker", len(events), one, "events", base_rate))
+    print(row("sharelog over HTTP, 2 clients, 1 worker", len(events), overlapped, "events", base_rate))
     print(row("sharelog over HTTP, 2 clients, 2 workers", len(events), two, "events", base_rate))
 
 

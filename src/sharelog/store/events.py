@@ -57,21 +57,22 @@ def claim_event_ids(
     else:
         # Concurrent requests may race for an id: ON CONFLICT waits for the
         # other transaction and RETURNING tells which ids this one won. One
-        # statement over arrays: 10x cheaper than an executemany of rows.
-        claimed = set(
-            conn.exec_driver_sql(
-                "INSERT INTO event_ids (account_id, id, session_id, received_us) "
-                "SELECT %(account)s, e.id, e.session_id, %(now)s "
-                "FROM unnest(%(ids)s::text[], %(sessions)s::text[]) AS e(id, session_id) "
-                "ON CONFLICT DO NOTHING RETURNING id",
-                {
-                    "account": account_id,
-                    "now": now_us,
-                    "ids": list(first),
-                    "sessions": [e.session_id for e in first.values()],
-                },
-            ).scalars()
+        # statement over arrays: 10x cheaper than an executemany of rows. The
+        # arrays travel as newline-joined text (no id holds one): psycopg
+        # dumps a list element by element in Python, 1.6 ms a batch.
+        result = conn.exec_driver_sql(
+            "INSERT INTO event_ids (account_id, id, session_id, received_us) "
+            "SELECT %(account)s, e.id, e.session_id, %(now)s "
+            "FROM unnest(string_to_array(%(ids)s, E'\\n'), string_to_array(%(sessions)s, E'\\n')) "
+            "AS e(id, session_id) ON CONFLICT DO NOTHING RETURNING id",
+            {
+                "account": account_id,
+                "now": now_us,
+                "ids": "\n".join(first),
+                "sessions": "\n".join(e.session_id for e in first.values()),
+            },
         )
+        claimed = {row[0] for row in result.fetchall()}
     return [e for e in first.values() if e.id in claimed]
 
 
@@ -103,11 +104,15 @@ def _load(
             )
         ):
             found_sessions[row.id] = dict(row._mapping)
+    # A viewer row is only ever written beside its session's row, so a new
+    # session has none to look for.
+    if found_sessions:
         for row in conn.execute(
             select(
                 viewers.c.session_id, viewers.c.id, *(viewers.c[f] for f in _VIEWER_FIELDS)
             ).where(
-                viewers.c.account_id == account_id, one_of(conn, viewers.c.session_id, session_ids)
+                viewers.c.account_id == account_id,
+                one_of(conn, viewers.c.session_id, list(found_sessions)),
             )
         ):
             found_viewers[(row.session_id, row.id)] = dict(row._mapping)

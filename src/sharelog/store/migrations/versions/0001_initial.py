@@ -76,7 +76,6 @@ def upgrade() -> None:
         sa.Column("type", sa.String(8), nullable=False),
         sa.Column("title", sa.Text, nullable=False),
         sa.Column("url", sa.Text, nullable=True),
-        _tenant_fk("account_id"),
     )
     op.create_table(
         "viewers",
@@ -93,7 +92,6 @@ def upgrade() -> None:
         sa.Column("loc_at_us", sa.BigInteger, nullable=True),
         sa.Column("loc_key", Key, nullable=True),
         sa.Column("ip", sa.String(45), nullable=True),
-        _tenant_fk("account_id"),
     )
     op.create_table(
         "event_ids",
@@ -101,7 +99,6 @@ def upgrade() -> None:
         sa.Column("id", Key, primary_key=True),
         sa.Column("session_id", Key, nullable=False),
         sa.Column("received_us", sa.BigInteger, nullable=False),
-        _tenant_fk("account_id"),
     )
 
 
