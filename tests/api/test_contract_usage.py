@@ -8,13 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.api.documents import WINDOW, ids
 from tests.conftest import Api, session_body
-
-WINDOW = {"from": "2026-11-01", "to": "2026-11-10"}
-
-
-def ids(document: dict[str, Any]) -> list[str]:
-    return [s["id"] for s in document["sessions"]]
 
 
 def test_window_is_half_open(api: Api) -> None:

@@ -3,34 +3,13 @@ figures, order and shapes of the document."""
 
 from __future__ import annotations
 
-import re
 import time
-from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 
+from tests.api.documents import DAY, WINDOW, epoch, ids, meeting
 from tests.api.test_errors import assert_error
 from tests.conftest import Api, session_body
-
-WINDOW = {"from": "2026-11-01", "to": "2026-11-10"}
-WHOLE_SECONDS_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
-DAY = 86_400
-
-
-def meeting(sid: str, start: str, seconds: int = 1800, **extra: object) -> dict[str, object]:
-    """A session of ``seconds`` from ``start`` (an RFC 3339 date-time)."""
-    begin = datetime.fromisoformat(start.replace("Z", "+00:00"))
-    end = (begin + timedelta(seconds=seconds)).isoformat()
-    return session_body(sid, start=start, end=end, **extra)
-
-
-def ids(document: dict[str, Any]) -> list[str]:
-    return [s["id"] for s in document["sessions"]]
-
-
-def epoch(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def test_window_is_half_open(api: Api) -> None:
