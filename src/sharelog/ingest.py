@@ -39,7 +39,7 @@ class Ingestor:
         viewers = [v for s in batch for v in s.viewers]
         located = iter(self.locate_viewers(viewers))
         batch = [replace(s, viewers=[next(located) for _ in s.viewers]) for s in batch]
-        with self.db.writing() as conn:
+        with self.db.writing(account_id) as conn:
             return session_store.import_sessions(conn, account_id, batch, now_us())
 
     def ingest_events(self, account_id: int, events: list[EventIn]) -> EventResult:
@@ -54,5 +54,5 @@ class Ingestor:
             for i, v in zip(joins, self.locate_viewers(as_viewers), strict=True):
                 if v.location is not events[i].location or v.ip != events[i].ip:
                     events[i] = replace(events[i], location=v.location, ip=v.ip)
-        with self.db.writing() as conn:
+        with self.db.writing(account_id) as conn:
             return event_store.apply_events(conn, account_id, events, now_us())

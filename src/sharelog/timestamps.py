@@ -63,6 +63,10 @@ def parse_timestamp(value: object) -> int:
         if not math.isfinite(value):
             raise TimestampError(f"not a timestamp: {value!r}")
         return _from_decimal_seconds(repr(value), value)
+    if isinstance(value, Decimal):  # a JSON number read exactly (api.body.read_json)
+        if not value.is_finite():
+            raise TimestampError(f"not a timestamp: {value!r}")
+        return _checked(math.floor(value * US_PER_SECOND), value)
     if not isinstance(value, str):
         raise TimestampError(f"not a timestamp: {value!r}")
     text = value

@@ -200,6 +200,53 @@ def test_the_first_bad_item_is_named(api: Api) -> None:
     assert_error(post(api, {"sessions": nested}), 400, "sessions[0].viewers[1].joined")
 
 
+def test_within_a_session_the_first_bad_field_in_document_order_is_named(api: Api) -> None:
+    # end (before start) comes before viewers in the object, so it is named
+    # even though a viewer is bad too; within viewers, the earlier one wins.
+    bad_end = session_body(end="2026-11-02T09:00:00Z", viewers=[viewer("bad id")])
+    assert_error(post(api, bad_end), 400, "sessions[0].end")
+    bad_left = session_body(
+        viewers=[viewer("v-0", left="2026-11-02T10:00:30Z"), {"id": "v-1"}],
+    )
+    assert_error(post(api, bad_left), 400, "sessions[0].viewers[0].left")
+    assert stored(api) == {}
+
+
+def test_an_email_longer_than_254_characters_once_lowercased_is_a_400(api: Api) -> None:
+    # "İ" lowercases to two characters: 254 sent, 504 kept. Never a 500.
+    grows = "İ" * 250 + "@b.c"
+    assert len(grows) == 254
+    assert_error(post(api, session_body(agent=grows)), 400, "sessions[0].agent")
+    assert stored(api) == {}
+    fits = "a" * 250 + "@b.c"
+    assert post(api, session_body(agent=fits)).status_code == 200
+
+
+def test_json_numbers_finer_than_a_microsecond_are_truncated_not_rounded(api: Api) -> None:
+    # As a binary float, 1793613599.9999999 would be 1793613600.0: the next second.
+    raw = (
+        '{"id": "s-1", "agent": "a@b.co", "start": 1793613599.9999999,'
+        ' "end": "1793613600.0000001", "viewers": [{"id": "v", "joined": 1793613599.99999999}]}'
+    )
+    response = api.post(
+        "/ss/api/sessions", content=raw, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    session = api.get("/ss/api/sessions/s-1").json()
+    assert session["start"] == "2026-11-02T09:59:59Z"
+    assert session["duration"] == 0
+    assert session["viewers"]["list"][0]["joined"] == "2026-11-02T09:59:59Z"
+    equal_once_truncated = (
+        '{"id": "s-2", "agent": "a@b.co", "start": 1793613600.0000019, "end": "1793613600.000001"}'
+    )
+    response = api.post(
+        "/ss/api/sessions",
+        content=equal_once_truncated,
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+
+
 def test_a_failed_request_leaves_existing_sessions_untouched(api: Api) -> None:
     api.import_sessions(session_body("s-1", shares=[SHARE]))
     before = stored(api)

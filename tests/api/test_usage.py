@@ -146,6 +146,15 @@ def test_a_json_body_takes_integer_numbers_and_digit_strings(api: Api) -> None:
         assert (response.json()["from"], ids(response.json())) == ("2026-11-01T09:00:00Z", ["s-1"])
 
 
+def test_a_json_number_finer_than_a_microsecond_is_truncated(api: Api) -> None:
+    # As a binary float 1793523599.9999999 is 1793523600.0, a microsecond too late.
+    api.import_sessions(session_body("last-microsecond", start="2026-11-01T08:59:59.999999Z"))
+    raw = '{"from": 1793523599.9999999, "to": 1793523600.0000001}'
+    response = api.get("/ss/api/usage", content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert ids(response.json()) == ["last-microsecond"]
+
+
 def test_the_query_string_wins_over_the_body(api: Api) -> None:
     api.import_sessions(
         session_body("s-1", start="2026-11-02T10:00:00Z"),

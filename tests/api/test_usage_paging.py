@@ -125,6 +125,22 @@ def test_the_default_window_pages_with_the_first_pages_now(api: Api) -> None:
     assert listed(pages) == [f"s-{i}" for i in range(5)]
 
 
+def test_the_default_window_as_reported_may_be_sent_back_with_the_cursor(api: Api) -> None:
+    # The default window ends at `now`, to the microsecond; responses write it in
+    # whole seconds. Echoing those back with the cursor names the same window.
+    now = int(time.time())
+    api.import_sessions(
+        *(session_body(f"s-{i}", start=str(now - 60 + i), end=None) for i in range(3))
+    )
+    first = api.usage(limit=2)
+    window = {"from": first["from"], "to": first["to"]}
+    second = api.usage(**window, limit=2, cursor=first["next_cursor"])
+    assert listed([first, second]) == ["s-0", "s-1", "s-2"]
+    moved = {"from": first["from"], "to": "2100-01-01T00:00:00Z"}
+    response = api.get("/ss/api/usage", params={**moved, "cursor": first["next_cursor"]})
+    assert_error(response, 400, "to")
+
+
 def test_a_cursor_accepts_the_same_values_spelled_otherwise(api: Api) -> None:
     fill(api, 6)
     first = api.get(

@@ -18,6 +18,8 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
+    field_validator,
 )
 
 from sharelog.api.params import check_email
@@ -80,6 +82,12 @@ Text = Annotated[str, AfterValidator(_no_nul)]
 ShareType = Literal["screen", "window", "tab", "other"]
 
 
+def _not_before(value: int | None, earlier: int | None, name: str) -> int | None:
+    if value is not None and earlier is not None and value < earlier:
+        raise ValueError(f"is before {name}")
+    return value
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -104,6 +112,13 @@ class ViewerBody(Model):
     ip: Annotated[str, AfterValidator(_ip), Field(max_length=45)] | None = None
     location: LocationBody | None = None
 
+    # A field validator, not a check after the model: the error then comes in
+    # document order, before any bad field that follows.
+    @field_validator("left")
+    @classmethod
+    def _left_not_before_joined(cls, left: int | None, info: ValidationInfo) -> int | None:
+        return _not_before(left, info.data.get("joined"), "joined")
+
 
 class SessionBody(Model):
     id: Identifier
@@ -112,6 +127,11 @@ class SessionBody(Model):
     end: Timestamp | None = None
     shares: Annotated[list[ShareBody], Field(max_length=MAX_SHARES)] = []
     viewers: Annotated[list[ViewerBody], Field(max_length=MAX_VIEWERS)] = []
+
+    @field_validator("end")
+    @classmethod
+    def _end_not_before_start(cls, end: int | None, info: ValidationInfo) -> int | None:
+        return _not_before(end, info.data.get("start"), "start")
 
 
 class SessionBatchBody(Model):
@@ -166,12 +186,8 @@ _session_adapter = TypeAdapter(SessionBody)
 
 
 def _check_session(path: str, s: SessionBody) -> None:
-    if s.end is not None and s.end < s.start:
-        raise InvalidParameter(f"{path}.end", "is before start")
     seen: set[str] = set()
     for i, v in enumerate(s.viewers):
-        if v.left is not None and v.left < v.joined:
-            raise InvalidParameter(f"{path}.viewers[{i}].left", "is before joined")
         if v.id in seen:
             raise InvalidParameter(f"{path}.viewers[{i}].id", f"repeats viewer id {v.id!r}")
         seen.add(v.id)

@@ -33,16 +33,19 @@ def timestamp_param(name: str, value: object) -> int:
 def check_email(value: str) -> str:
     """Exactly one ``@`` with something on both sides, no whitespace, at most 254 characters.
 
-    Returns the email lowercased; raises ValueError with the reason otherwise.
+    Returns the email lowercased; raises ValueError with the reason otherwise. The
+    length is that of the lowercased email, the one kept and reported: a few
+    characters grow when lowercased (``"İ".lower()`` is two).
     """
-    if len(value) > EMAIL_MAX:
+    lowered = value.lower()
+    if len(value) > EMAIL_MAX or len(lowered) > EMAIL_MAX:
         raise ValueError(f"not an email (longer than {EMAIL_MAX} characters)")
     local, at, domain = value.partition("@")
     if not at or not local or not domain or "@" in domain:
         raise ValueError(f"not an email: {value!r}")
     if any(c.isspace() for c in value) or "\x00" in value:
         raise ValueError(f"not an email (contains whitespace): {value!r}")
-    return value.lower()
+    return lowered
 
 
 def email_param(name: str, value: str) -> str:

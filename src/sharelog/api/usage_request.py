@@ -22,7 +22,7 @@ from sharelog.api.params import (
 )
 from sharelog.domain import UsageQuery
 from sharelog.errors import InvalidParameter
-from sharelog.timestamps import MIN_US
+from sharelog.timestamps import MIN_US, US_PER_SECOND
 
 DEFAULT_WINDOW_US = 28 * 86_400 * 1_000_000
 MAX_LIMIT = 10_000
@@ -124,7 +124,10 @@ def parse_usage_request(
     if cursor_text is not None:
         cursor = Cursor.decode(cursor_text)
         for name, mine in (("from", cursor.from_us), ("to", cursor.to_us)):
-            if values[name] is not None and values[name] != mine:
+            given = values[name]
+            # The window as a response wrote it (whole seconds) is the same
+            # window: a client may echo a defaulted window back with the cursor.
+            if given is not None and given not in (mine, mine - mine % US_PER_SECOND):
                 raise InvalidParameter(name, "differs from the cursor's window")
         if params.getlist("agent") and agents != cursor.agents:
             raise InvalidParameter("agent", "differs from the cursor's agents")

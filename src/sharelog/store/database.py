@@ -87,6 +87,11 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
     return engine
 
 
+# The first key of PostgreSQL's two-key advisory locks that serialise one
+# account's merging writes (the second is the account id). Any constant.
+_ACCOUNT_LOCKS = 0x534C
+
+
 class WriterLock:
     """One SQLite writer at a time: among this process's threads, and among processes.
 
@@ -151,19 +156,38 @@ class Database:
         return self.backend == "sqlite"
 
     @contextmanager
-    def writing(self) -> Iterator[Connection]:
-        """A write transaction, committed (durably) when the block exits without error."""
+    def writing(self, account_id: int | None = None) -> Iterator[Connection]:
+        """A write transaction, committed (durably) when the block exits without error.
+
+        Writes that merge into an account's sessions pass ``account_id``: they
+        read rows, merge and write them back, so they must not interleave.
+        SQLite has one writer at a time anyway; on PostgreSQL they take the
+        account's advisory lock (held to the commit). Accounts still write in
+        parallel, and parsing and geolocation stay outside the lock.
+        """
         with self._write_lock, self.engine.connect() as conn:
             conn.execution_options(sharelog_write=True)
             with conn.begin():
+                if account_id is not None and self.backend == "postgresql":
+                    conn.exec_driver_sql(
+                        "SELECT pg_advisory_xact_lock(%s, %s)", (_ACCOUNT_LOCKS, account_id)
+                    )
                 yield conn
 
     @contextmanager
     def reading(self, *, primary: bool = False) -> Iterator[Connection]:
-        """A read transaction: one consistent snapshot for the whole block."""
+        """A read transaction: one consistent snapshot for the whole block.
+
+        SQLite's read transactions are snapshots; PostgreSQL's default (read
+        committed) takes a new one per statement, which let a page's end and
+        its sessions disagree while sessions were being added.
+        """
         engine = self.engine if primary else self.read_engine
-        with engine.connect() as conn, conn.begin():
-            yield conn
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
 
     def ping(self) -> None:
         """Raise unless the database answers."""
