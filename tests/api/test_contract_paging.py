@@ -243,9 +243,15 @@ def test_include_stats_with_an_export_is_a_400(api: Api, fmt: str) -> None:
         ("text/html, text/csv;q=0.9", "text/csv"),
         ("*/*", "application/json"),
         ("", "application/json"),
+        ("text/csv;q=0.1, application/json", "application/json"),
+        ("application/json;q=0.5, application/x-ndjson;q=0.8", "application/x-ndjson"),
+        ("text/csv;q=0", "application/json"),
+        ("text/csv;q=0.5, application/x-ndjson;q=0.5", "text/csv"),
     ],
 )
-def test_the_first_answerable_accept_type_decides(api: Api, accept: str, media_type: str) -> None:
+def test_the_most_preferred_answerable_accept_type_decides(
+    api: Api, accept: str, media_type: str
+) -> None:
     response = api.get("/ss/api/usage", params=WINDOW, headers={"Accept": accept})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith(media_type)

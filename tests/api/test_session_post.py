@@ -103,6 +103,12 @@ def test_every_timestamp_spelling_is_read_in_the_body(
     assert stored(api)["s-1"]["start"] == expected
 
 
+def test_null_shares_and_viewers_mean_none(api: Api) -> None:
+    assert post(api, session_body(shares=None, viewers=None)).status_code == 200
+    session = api.get("/ss/api/sessions/s-1").json()
+    assert (session["shares"], session["viewers"]["count"]) == ([], 0)
+
+
 def test_end_may_be_null_or_equal_to_start(api: Api) -> None:
     api.import_sessions(
         session_body("open", end=None),

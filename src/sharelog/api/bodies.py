@@ -67,6 +67,11 @@ def _null_as_empty(value: object) -> object:
     return "" if value is None else value
 
 
+def _null_as_no_items(value: object) -> object:
+    # Optional lists default to empty; null says the same.
+    return [] if value is None else value
+
+
 Timestamp = Annotated[
     int,
     BeforeValidator(_timestamp),
@@ -125,8 +130,12 @@ class SessionBody(Model):
     agent: Email
     start: Timestamp
     end: Timestamp | None = None
-    shares: Annotated[list[ShareBody], Field(max_length=MAX_SHARES)] = []
-    viewers: Annotated[list[ViewerBody], Field(max_length=MAX_VIEWERS)] = []
+    shares: Annotated[
+        list[ShareBody], BeforeValidator(_null_as_no_items), Field(max_length=MAX_SHARES)
+    ] = []
+    viewers: Annotated[
+        list[ViewerBody], BeforeValidator(_null_as_no_items), Field(max_length=MAX_VIEWERS)
+    ] = []
 
     @field_validator("end")
     @classmethod

@@ -153,7 +153,19 @@ def install_openapi(app: FastAPI) -> None:
                 "bearerKey": {"type": "http", "scheme": "bearer"},
             }
             document["security"] = [{"basicKey": []}, {"bearerKey": []}]
+            _drop_framework_422(document)
             app.openapi_schema = document
         return app.openapi_schema
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+def _drop_framework_422(document: dict[str, Any]) -> None:
+    """FastAPI documents a 422 for every route with parameters; sharelog answers
+    a bad request with a 400 in its own error format, never a 422."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)

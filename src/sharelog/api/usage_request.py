@@ -85,12 +85,28 @@ def _format(params: QueryParams, headers: Headers) -> str:
         if given not in FORMATS:
             raise InvalidParameter("format", f"must be one of {', '.join(FORMATS)}, got {given!r}")
         return given
-    # The first of the client's media types that we can answer decides.
-    for media_type in headers.get("accept", "").split(","):
-        chosen = _BY_MEDIA_TYPE.get(media_type.split(";")[0].strip().lower())
+    # The client's most preferred media type (by q, then by order) that we can
+    # answer decides; none that we can answer means JSON.
+    offers = []
+    for position, item in enumerate(headers.get("accept", "").split(",")):
+        media_type, *options = (part.strip().lower() for part in item.split(";"))
+        chosen = _BY_MEDIA_TYPE.get(media_type)
         if chosen is not None:
-            return chosen
-    return "json"
+            offers.append((-_quality(options), position, chosen))
+    best = min(offers, default=(0.0, 0, "json"))
+    return best[2] if best[0] < 0 else "json"
+
+
+def _quality(options: list[str]) -> float:
+    for option in options:
+        name, _, value = option.partition("=")
+        if name.strip() == "q":
+            try:
+                q = float(value)
+            except ValueError:
+                return 1.0
+            return q if 0.0 <= q <= 1.0 else 1.0
+    return 1.0
 
 
 def parse_usage_request(
