@@ -35,9 +35,8 @@ DEMO_SESSIONS = 2000
 def print_welcome(url: str, key: str) -> None:
     console.print(f"\n[bold]sharelog[/bold] is serving on [link={url}]{url}[/link]")
     console.print(f"demo read key (shown once): [bold]{key}[/bold]", highlight=False)
-    console.print(
-        f"dashboard: {url}/  (sign in with the key)   API docs: {url}/docs", highlight=False
-    )
+    console.print(f"dashboard: {url}/  (sign in with the key)", highlight=False)
+    console.print(f"API docs:  {url}/docs", highlight=False)
     console.print("try:", highlight=False)
     # soft_wrap: a wrapped command would not paste.
     console.print(
