@@ -42,6 +42,15 @@ class TimestampError(ValueError):
     """The text is not one of the accepted timestamp spellings."""
 
 
+def _shown(value: object) -> str:
+    """The value for an error message: a container by its kind only (the repr of a
+    deeply nested one fails), a long string cut short."""
+    if isinstance(value, list | dict):
+        return "an array" if isinstance(value, list) else "an object"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def now_us() -> int:
     """The current instant."""
     return time.time_ns() // 1000
@@ -56,25 +65,25 @@ def parse_timestamp(value: object) -> int:
     as ``+``: it is what an unencoded ``+`` becomes in a query string.
     """
     if isinstance(value, bool):
-        raise TimestampError(f"not a timestamp: {value!r}")
+        raise TimestampError(f"not a timestamp: {_shown(value)}")
     if isinstance(value, int):
         return _checked(value * US_PER_SECOND, value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise TimestampError(f"not a timestamp: {value!r}")
+            raise TimestampError(f"not a timestamp: {_shown(value)}")
         return _from_decimal_seconds(repr(value), value)
     if isinstance(value, Decimal):  # a JSON number read exactly (api.body.read_json)
         if not value.is_finite():
-            raise TimestampError(f"not a timestamp: {value!r}")
+            raise TimestampError(f"not a timestamp: {_shown(value)}")
         return _checked(math.floor(value * US_PER_SECOND), value)
     if not isinstance(value, str):
-        raise TimestampError(f"not a timestamp: {value!r}")
+        raise TimestampError(f"not a timestamp: {_shown(value)}")
     text = value
     if _EPOCH_SECONDS.fullmatch(text):
         return _from_decimal_seconds(text, value)
     match = _DATE_TIME.fullmatch(text)
     if match is None:
-        raise TimestampError(f"not a timestamp: {value!r}")
+        raise TimestampError(f"not a timestamp: {_shown(value)}")
     return _from_match(match, value)
 
 
@@ -82,7 +91,7 @@ def _from_decimal_seconds(text: str, original: object) -> int:
     try:
         seconds = Decimal(text)
     except InvalidOperation:
-        raise TimestampError(f"not a timestamp: {original!r}") from None
+        raise TimestampError(f"not a timestamp: {_shown(original)}") from None
     # Finer than a microsecond is truncated toward the past.
     return _checked(math.floor(seconds * US_PER_SECOND), original)
 
@@ -102,12 +111,12 @@ def _from_match(match: re.Match[str], original: object) -> int:
             tzinfo=UTC,
         )
     except ValueError:
-        raise TimestampError(f"not a timestamp: {original!r}") from None
+        raise TimestampError(f"not a timestamp: {_shown(original)}") from None
     offset_us = 0
     if g["sign"] is not None:
         off_hour, off_minute = int(g["off_hour"]), int(g["off_minute"])
         if off_hour > 23 or off_minute > 59:
-            raise TimestampError(f"not a timestamp: {original!r}")
+            raise TimestampError(f"not a timestamp: {_shown(original)}")
         offset_us = (off_hour * 3600 + off_minute * 60) * US_PER_SECOND
         if g["sign"] == "-":
             offset_us = -offset_us
@@ -118,7 +127,7 @@ def _from_match(match: re.Match[str], original: object) -> int:
 
 def _checked(us: int, original: object) -> int:
     if not MIN_US <= us <= MAX_US:
-        raise TimestampError(f"not a timestamp (out of range): {original!r}")
+        raise TimestampError(f"not a timestamp (out of range): {_shown(original)}")
     return us
 
 

@@ -116,6 +116,41 @@ def test_deeply_nested_json_is_a_400_not_a_500(client: TestClient, tenant: Tenan
     assert error["parameter"] == "body"
 
 
+DEEP = "[" * 1000 + "]" * 1000  # within the parser's 1,024 levels, so it reaches the fields
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/ss/api/usage", f'{{"from": {DEEP}}}'),
+        ("POST", "/ss/api/sessions", f'{{"id": "s", "agent": "a@b.co", "start": {DEEP}}}'),
+        ("POST", "/ss/api/sessions", f'{{"id": "s", "agent": {DEEP}, "start": 1}}'),
+        (
+            "POST",
+            "/ss/api/sessions",
+            f'{{"id": "s", "agent": "a@b.co", "start": 1, "shares": [{{"at": 1, "type": "tab", "title": {DEEP}}}]}}',
+        ),
+        (
+            "POST",
+            "/ss/api/events",
+            f'{{"events": [{{"id": "e", "type": "session.started", "session": "s", "at": {DEEP}, "agent": "a@b.co"}}]}}',
+        ),
+        (
+            "POST",
+            "/ss/api/events",
+            f'{{"events": [{{"id": "e", "type": "viewer.joined", "session": "s", "at": 1, "viewer": "v", "location": {DEEP}}}]}}',
+        ),
+    ],
+)
+def test_a_deeply_nested_field_is_a_400_naming_it(
+    client: TestClient, tenant: Tenant, method: str, path: str, body: str
+) -> None:
+    headers = {"Authorization": f"Basic {tenant.write_key}", "Content-Type": "application/json"}
+    response = client.request(method, path, content=body, headers=headers)
+    error = assert_error(response, 400, "invalid_parameter")
+    assert error["parameter"] != "body"  # the field is named, as for any bad value
+
+
 def test_service_endpoints_need_no_key(client: TestClient) -> None:
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 200

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import time
 from typing import Any
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
 from sharelog.api import create_app
+from sharelog.api.usage_request import _CURSOR_TAG_KEY
 from sharelog.config import Settings
 from sharelog.store.database import Database
 from tests.api.test_errors import assert_error
@@ -207,6 +211,34 @@ def tampered(cursor: str) -> list[str]:
         "",
         "%%%",
     ]
+
+
+def forged(*fields: object) -> str:
+    """A cursor with a valid tag around any payload (the tag's key is in the source)."""
+    payload = orjson.dumps(list(fields))
+    tag = hmac.new(_CURSOR_TAG_KEY, payload, hashlib.sha256).digest()[:12]
+    return base64.urlsafe_b64encode(tag + payload).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        (0.5, 1e300, [], 0, "s"),
+        (0, 2**62, [], 0, "s"),
+        (0, 10, [], -(2**63), "s"),
+        (10, 0, [], 5, "s"),
+        (0, 10, "agents", 5, "s"),
+        (0, 10, [3], 5, "s"),
+        (0, 10, [], 5, 7),
+        (True, 10, [], 5, "s"),
+    ],
+)
+def test_a_forged_cursor_out_of_bounds_is_a_400(api: Api, fields: tuple[object, ...]) -> None:
+    fill(api, 3)
+    response = api.get("/ss/api/usage", params={"limit": 1, "cursor": forged(*fields)})
+    assert_error(response, 400, "cursor")
+    sane = forged(1793491200000000, 1794268800000000, [], 0, "")
+    assert api.get("/ss/api/usage", params={"limit": 1, "cursor": sane}).status_code == 200
 
 
 def test_a_cursor_the_server_did_not_make_is_a_400(api: Api) -> None:

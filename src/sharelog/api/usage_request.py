@@ -22,7 +22,7 @@ from sharelog.api.params import (
 )
 from sharelog.domain import UsageQuery
 from sharelog.errors import InvalidParameter
-from sharelog.timestamps import MIN_US, US_PER_SECOND
+from sharelog.timestamps import MAX_US, MIN_US, US_PER_SECOND
 
 DEFAULT_WINDOW_US = 28 * 86_400 * 1_000_000
 MAX_LIMIT = 10_000
@@ -65,7 +65,16 @@ class Cursor:
             if not hmac.compare_digest(tag, expected):
                 raise ValueError("bad tag")
             f, t, agents, start, sid = orjson.loads(payload)
-            return cls(int(f), int(t), tuple(str(a) for a in agents), int(start), str(sid))
+            # The tag's key is no secret: a forged cursor must still hold only
+            # what the server could have written, or it would reach the database.
+            instants = (f, t, start)
+            if not all(type(x) is int and MIN_US <= x <= MAX_US for x in instants) or f >= t:
+                raise ValueError("instant out of range")
+            if type(sid) is not str or type(agents) is not list:
+                raise ValueError("malformed")
+            if not all(type(a) is str for a in agents):
+                raise ValueError("malformed agents")
+            return cls(f, t, tuple(agents), start, sid)
         except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
             raise InvalidParameter("cursor", "not a cursor this server made") from None
 
