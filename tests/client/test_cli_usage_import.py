@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 from sharelog.cli.main import app
 from tests.client.conftest import SESSIONS, Live
+from tests.conftest import make_tenant, session_body
 from tests.servers import free_port
 
 runner = CliRunner()
@@ -62,6 +64,10 @@ def test_table_shows_totals_and_agents(live: Live) -> None:
     text = usage(live)
     assert f"{len(SESSIONS)} meetings" in text
     assert "agent0@example.com" in text and "agent1@example.com" in text
+    # Every session's row whole, even where the default width (80) would cut it.
+    for session in SESSIONS:
+        start = str(session["start"])
+        assert f"│ {session['id']} " in text and start in text, (start, text)
 
 
 @pytest.mark.parametrize(
@@ -153,3 +159,68 @@ def test_import_from_another_server_keeps_the_viewers(live: Live) -> None:
 def test_import_needs_one_source() -> None:
     result = runner.invoke(app, ["import", "--url", "http://127.0.0.1:1", "--key", "k"])
     assert result.exit_code == 2
+
+
+def test_a_copy_between_servers_keeps_durations_of_fractional_instants(live: Live) -> None:
+    # Exports write whole seconds: 10:00:00.900 to 10:30:00.100 reads as
+    # 10:00:00 to 10:30:00, 1800 s, where the exact duration is 1799 s.
+    source, target = make_tenant(live.db, "fraction-src"), make_tenant(live.db, "fraction-dst")
+    fractional = [
+        session_body(
+            f"f-{i}",
+            start=f"2026-11-03T10:0{i}:00.900Z",
+            end=f"2026-11-03T10:3{i}:00.100Z",
+            viewers=[
+                {
+                    "id": "v",
+                    "joined": f"2026-11-03T10:0{i}:01.900Z",
+                    "left": "2026-11-03T10:20:00.1Z",
+                }
+            ],
+        )
+        for i in range(3)
+    ]
+    httpx.post(
+        f"{live.url}/ss/api/sessions",
+        json={"sessions": fractional},
+        headers={"Authorization": f"Basic {source.write_key}"},
+    ).raise_for_status()
+    command = ["import", "--url", live.url, "--key", target.write_key]
+    result = runner.invoke(
+        app, [*command, "--source-url", live.url, "--source-key", source.read_key, *WINDOW]
+    )
+    assert result.exit_code == 0, result.output
+    original, copied = api_document(live, source.read_key), api_document(live, target.read_key)
+    assert original["stats"]["total"]["seconds"] == 3 * 1799
+    assert copied["stats"] == original["stats"]
+    assert [s["duration"] for s in copied["sessions"]] == [1799] * 3
+
+    def viewer_seconds(key: str) -> int:
+        headers = {"Authorization": f"Basic {key}"}
+        detail = httpx.get(f"{live.url}/ss/api/sessions/f-0", headers=headers).json()
+        return int(detail["viewers"]["list"][0]["seconds"])
+
+    assert viewer_seconds(target.read_key) == viewer_seconds(source.read_key) == 1198
+
+
+def test_a_malformed_file_is_exit_2_with_one_line(live: Live, tmp_path: Path) -> None:
+    command = ["import", "--url", live.url, "--key", live.target.write_key]
+    for name, content in [
+        ("no-start.json", '{"id": "x1", "agent": "a@b.co"}'),
+        ("not-objects.json", '[{"id": "x2", "agent": "a@b.co", "start": 1}, 5]'),
+        ("bad-share.ndjson", '{"id": "x3", "agent": "a@b.co", "start": 1, "shares": [{}]}'),
+    ]:
+        path = tmp_path / name
+        path.write_text(content)
+        result = runner.invoke(app, [*command, str(path)])
+        assert result.exit_code == 2, (name, result.output)
+        assert "Traceback" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("url", ["notaurl", "ftp://x", "http://"])
+def test_a_url_that_is_not_http_is_exit_2_at_once(url: str) -> None:
+    began = time.monotonic()
+    result = runner.invoke(app, ["usage", "--url", url, "--key", "k"])
+    assert result.exit_code == 2, result.output
+    assert time.monotonic() - began < 2  # refused, not retried

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import time
 from datetime import UTC, datetime
 
@@ -13,7 +14,9 @@ from sharelog.client import (
     ApiError,
     AsyncUsageClient,
     AuthenticationError,
+    ClientError,
     InvalidRequest,
+    ProtocolError,
     TransportError,
     UsageClient,
 )
@@ -214,3 +217,104 @@ def test_a_server_without_paging_is_read_in_one_request() -> None:
     with UsageClient("http://remote", "k", transport=httpx.MockTransport(remote)) as client:
         assert list(client.iter_sessions()) == []
     assert remote.calls == 1
+
+
+def remote_answering(
+    document: object, status: int = 200
+) -> tuple[UsageClient, list[httpx.Request]]:
+    """A client of a remote that answers every request with ``document``."""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if isinstance(document, bytes):
+            return httpx.Response(status, content=document)
+        return httpx.Response(status, json=document)
+
+    return UsageClient(
+        "http://remote", "k", backoff=0.001, transport=httpx.MockTransport(answer)
+    ), seen
+
+
+def test_fields_a_server_adds_are_ignored() -> None:
+    figures = {"meetings": 1, "seconds": 60, "average": 60}
+    session = {
+        "id": "s",
+        "agent": "a@b.co",
+        "start": "2026-11-01T10:00:00Z",
+        "end": "2026-11-01T10:01:00Z",
+        "duration": 60,
+        "shares": [],
+        "viewers": {
+            "count": 1,
+            "locations": [{"country": "IS", "region": None, "city": None, "count": 1, "lat": 64.1}],
+        },
+        "rating": 5,
+    }
+    document = {
+        "from": "2026-11-01T00:00:00Z",
+        "to": "2026-11-02T00:00:00Z",
+        "stats": {"total": figures, "per_agent": {"a@b.co": figures}, "extra": {}},
+        "sessions": [session],
+        "next_cursor": None,
+        "generated": "now",
+    }
+    client, _ = remote_answering(document)
+    usage = client.usage()
+    assert usage.stats is not None and usage.stats.per_agent["a@b.co"].seconds == 60
+    assert usage.sessions[0].locations[0].country == "IS"
+    assert [s.id for s in client.iter_sessions()] == ["s"]
+    writes, _ = remote_answering({"received": 1, "created": 1, "replaced": 0, "took_ms": 3})
+    assert writes.post_sessions([]).created == 1
+
+
+@pytest.mark.parametrize(
+    "answer", [b"<html>not json</html>", {}, [], {"from": "x", "to": "y", "stats": 5}]
+)
+def test_an_answer_that_is_not_this_apis_is_a_protocol_error(answer: object) -> None:
+    client, _ = remote_answering(answer)
+    with pytest.raises(ProtocolError):
+        client.usage()
+
+
+def test_a_server_that_refuses_paging_is_asked_once_more_without_it() -> None:
+    calls: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if "limit" in request.url.params:
+            error = {"code": "invalid_parameter", "message": "no", "parameter": "limit"}
+            return httpx.Response(400, json={"error": error})
+        return Flaky(0, 200)(request)
+
+    with UsageClient("http://remote", "k", transport=httpx.MockTransport(answer)) as client:
+        assert list(client.iter_sessions()) == []
+    assert len(calls) == 2 and "limit" not in calls[1].url.params
+
+
+def test_retry_after_as_an_http_date_is_honoured() -> None:
+    when = datetime.now(UTC).timestamp() + 2
+    remote = Flaky(1, 503, {"Retry-After": email.utils.formatdate(when, usegmt=True)})
+    began = time.monotonic()
+    with UsageClient(
+        "http://remote", "k", backoff=0.001, transport=httpx.MockTransport(remote)
+    ) as client:
+        client.usage()
+    assert remote.calls == 2 and time.monotonic() - began >= 0.9
+
+
+@pytest.mark.parametrize("url", ["notaurl", "ftp://example.com", "http://"])
+def test_a_url_that_is_not_http_is_refused_at_once(url: str) -> None:
+    with pytest.raises(ClientError, match="URL"):
+        UsageClient(url, "k")
+
+
+def test_sessions_named_dot_and_dot_dot_are_reachable(live: Live) -> None:
+    with UsageClient(live.url, live.source.write_key) as client:
+        client.post_sessions(
+            [
+                {"id": sid, "agent": "dots@example.com", "start": "2026-11-20T10:00:00Z"}
+                for sid in (".", "..", "...")
+            ]
+        )
+        assert [client.session(sid).id for sid in (".", "..", "...")] == [".", "..", "..."]

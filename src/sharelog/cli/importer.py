@@ -22,6 +22,8 @@ from rich.progress import Progress
 
 from sharelog.cli.usage import exit_with, guarded
 from sharelog.client import ApiError, UsageClient
+from sharelog.client._client import read_json, session_path
+from sharelog.timestamps import US_PER_SECOND, TimestampError, format_timestamp, parse_timestamp
 
 BATCH = 500
 
@@ -29,19 +31,39 @@ BATCH = 500
 def import_body(
     session: dict[str, Any], viewers: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    """An exported session (a usage document's, or a session detail) as an import body."""
+    """An exported session (a usage document's, or a session detail) as an import body.
+
+    An export writes instants in whole seconds, but its ``duration`` is that of
+    the exact ones; the end is set from the start and the duration so that the
+    copy's figures equal the source's (likewise a viewer's left and seconds).
+    A field missing from a file is left for the server to name.
+    """
     listed = viewers if viewers is not None else _viewers_of(session)
     return {
-        "id": session["id"],
-        "agent": session["agent"],
-        "start": session["start"],
-        "end": session.get("end"),
-        "shares": [
-            {"at": s["at"], "type": s["type"], "title": s.get("title") or "", "url": s.get("url")}
-            for s in session.get("shares", [])
-        ],
+        "id": session.get("id"),
+        "agent": session.get("agent"),
+        "start": session.get("start"),
+        "end": _after(session.get("start"), session.get("duration"), session.get("end")),
+        "shares": [_share(s) for s in session.get("shares") or []],
         "viewers": listed,
     }
+
+
+def _share(share: Any) -> Any:
+    if not isinstance(share, dict):
+        return share  # for the server to name
+    keep = {"at": share.get("at"), "type": share.get("type"), "title": share.get("title") or ""}
+    return {**keep, "url": share.get("url")}
+
+
+def _after(start: Any, seconds: Any, end: Any) -> Any:
+    """``start`` plus whole ``seconds`` when an export gives both and an end; else ``end``."""
+    if end is None or type(seconds) is not int:
+        return end
+    try:
+        return format_timestamp(parse_timestamp(start) + seconds * US_PER_SECOND)
+    except TimestampError:
+        return end
 
 
 def _viewers_of(session: dict[str, Any]) -> list[dict[str, Any]]:
@@ -53,7 +75,7 @@ def _viewers_of(session: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "id": v["id"],
                 "joined": v["joined"],
-                "left": v.get("left"),
+                "left": _after(v["joined"], v.get("seconds"), v.get("left")),
                 "location": {k: v.get(k) for k in ("country", "region", "city")},
             }
             for v in viewers["list"]
@@ -82,18 +104,27 @@ def sessions_from_file(path: Path) -> Iterator[dict[str, Any]]:
         document = orjson.loads(text)
     except orjson.JSONDecodeError:
         try:
-            yield from (orjson.loads(line) for line in text.splitlines() if line.strip())
+            lines = [orjson.loads(line) for line in text.splitlines() if line.strip()]
         except orjson.JSONDecodeError as exc:
             exit_with(2, f"{path} is neither JSON nor NDJSON: {exc}")
+        yield from _objects(lines, path)
         return
     if isinstance(document, dict) and isinstance(document.get("sessions"), list):
-        yield from document["sessions"]
+        items = document["sessions"]
     elif isinstance(document, list):
-        yield from document
+        items = document
     elif isinstance(document, dict) and "id" in document:
-        yield document
+        items = [document]
     else:
         exit_with(2, f"{path}: expected sessions (a list, {{'sessions': [...]}} or NDJSON)")
+    yield from _objects(items, path)
+
+
+def _objects(items: Iterable[Any], path: Path) -> Iterator[dict[str, Any]]:
+    for n, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            exit_with(2, f"{path}: session {n} is not a JSON object")
+        yield item
 
 
 def sessions_from_server(
@@ -105,9 +136,8 @@ def sessions_from_server(
             viewers = None
             if detail and (session.get("viewers") or {}).get("count"):
                 try:
-                    viewers = _viewers_of(
-                        source.request("GET", f"/ss/api/sessions/{session['id']}").json()
-                    )
+                    detailed = source.request("GET", session_path(session["id"]))
+                    viewers = _viewers_of(read_json(detailed))
                 except ApiError as exc:
                     if exc.status not in (404, 405):
                         raise
@@ -138,8 +168,8 @@ def import_command(
     if source_url is not None and not source_key:
         exit_with(2, "--source-url needs --source-key")
     totals = {"received": 0, "created": 0, "replaced": 0}
-    with UsageClient(url, key) as target:
-        source = UsageClient(source_url, source_key) if source_url else None
+    with guarded(lambda: UsageClient(url, key)) as target:
+        source = guarded(lambda: UsageClient(source_url, source_key)) if source_url else None
         sessions = (
             sessions_from_server(source, from_, to)
             if source is not None

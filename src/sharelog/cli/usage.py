@@ -25,6 +25,7 @@ from sharelog.client import (
     AuthenticationError,
     ClientError,
     InvalidRequest,
+    ProtocolError,
     TransportError,
     UsageClient,
 )
@@ -57,6 +58,8 @@ def guarded(action: Callable[[], T]) -> T:
         exit_with(4, f"server error {exc.status} {exc.code}: {exc.message}")
     except TransportError as exc:
         exit_with(4, f"cannot reach the server: {exc}")
+    except ProtocolError as exc:
+        exit_with(4, f"the server's answer is not this API's: {exc}")
     except ClientError as exc:
         exit_with(2, str(exc))
 
@@ -107,7 +110,9 @@ def write_sessions(
 
 
 def print_tables(document: dict[str, Any], out: IO[str]) -> None:
-    console = Console(file=out)
+    # A file or a pipe gets lines wide enough for a whole row; a terminal its
+    # own width, long ids and emails folded rather than cut.
+    console = Console(file=out, width=None if out.isatty() else 160)
     stats = document.get("stats", {})
     total = stats.get("total", {"meetings": 0, "seconds": 0})
     console.print(
@@ -119,9 +124,12 @@ def print_tables(document: dict[str, Any], out: IO[str]) -> None:
         average = f["seconds"] / f["meetings"] / 60 if f["meetings"] else 0
         agents.add_row(agent, f"{f['meetings']:,}", f"{f['seconds'] / 3600:,.1f}", f"{average:.1f}")
     console.print(agents)
-    sessions = Table(
-        "id", "agent", "start", "end", "minutes", "shares", "viewers", "countries", title="sessions"
-    )
+    sessions = Table(title="sessions")
+    for name in ("id", "agent", "start", "end", "minutes", "shares", "viewers", "countries"):
+        timestamp = name in ("start", "end")
+        sessions.add_column(
+            name, no_wrap=timestamp, min_width=20 if timestamp else None, overflow="fold"
+        )
     for s in document.get("sessions", []):
         row = csv_row(s)
         sessions.add_row(*(str(v) for v in (*row[:4], f"{s['duration'] / 60:.1f}", *row[5:])))
@@ -143,7 +151,7 @@ def usage_command(
 ) -> None:
     """Fetch usage history from any compatible server."""
     query: dict[str, Any] = {"from_": from_, "to": to, "agents": agent or None}
-    with UsageClient(url, key) as client, output_to(output) as out:
+    with guarded(lambda: UsageClient(url, key)) as client, output_to(output) as out:
         if fmt in (Format.ndjson, Format.csv):
             write_sessions(
                 client, fmt, out, query, show=output is not None or not sys.stdout.isatty()

@@ -14,6 +14,7 @@ from sharelog.client._exceptions import (
     AuthenticationError,
     ClientError,
     InvalidRequest,
+    ProtocolError,
     TransportError,
 )
 from sharelog.client._models import (
@@ -38,6 +39,7 @@ __all__ = [
     "ImportResult",
     "InvalidRequest",
     "LocationCount",
+    "ProtocolError",
     "Session",
     "Share",
     "Stats",

@@ -9,18 +9,28 @@ on another 4xx.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import itertools
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 
-from sharelog.client._exceptions import ClientError, TransportError, error_for
-from sharelog.client._models import EventsResult, ImportResult, Session, Usage
+from sharelog.client._exceptions import (
+    ClientError,
+    InvalidRequest,
+    ProtocolError,
+    TransportError,
+    error_for,
+)
+from sharelog.client._models import EventsResult, ImportResult, Session, Usage, known
+
+T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 PAGE_SIZE = 1000
@@ -56,7 +66,65 @@ def _settings(base_url: str | None, key: str | None) -> tuple[str, str]:
         raise ClientError(
             "a server URL and an API key are needed (or SHARELOG_URL and SHARELOG_KEY)"
         )
+    try:
+        parsed = httpx.URL(base_url)
+    except httpx.InvalidURL:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ClientError(f"not an http:// or https:// URL: {base_url!r}")
     return base_url.rstrip("/"), key
+
+
+def session_path(session_id: str) -> str:
+    """The path of one session. "." and ".." are valid ids, and httpx would
+    resolve them as path segments: their dots go percent-encoded."""
+    quoted = quote(session_id, safe="")
+    if session_id in (".", ".."):
+        quoted = "%2E" * len(session_id)
+    return f"/ss/api/sessions/{quoted}"
+
+
+def read_json(response: httpx.Response, build: Callable[[Any], T] = lambda data: data) -> T:
+    """``build`` applied to the answer's JSON; ProtocolError when it is not what this API sends."""
+    what = f"{response.request.method} {response.request.url.path}"
+    try:
+        data = response.json()
+    except ValueError:
+        raise ProtocolError(f"{what}: the answer is not JSON") from None
+    return read_json_value(data, build, what)
+
+
+def read_json_value(value: Any, build: Callable[[Any], T], what: str = "a session") -> T:
+    """``build(value)`` for JSON already read; ProtocolError when it is malformed."""
+    try:
+        return build(value)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ProtocolError(f"{what}: not the document this API sends ({exc!r})") from None
+
+
+def usage_document(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict) or "from" not in data or "to" not in data:
+        raise ValueError("no usage window")
+    return data
+
+
+def _is_paging_refused(exc: InvalidRequest) -> bool:
+    return exc.parameter in ("limit", "cursor")
+
+
+def retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds: whole seconds, or an HTTP date."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class _Retry:
@@ -69,9 +137,9 @@ class _Retry:
         if attempt >= self.retries:
             return None
         if response is not None:
-            retry_after = response.headers.get("retry-after", "")
-            if retry_after.isdigit():
-                return min(float(retry_after), self.max_wait)
+            asked = retry_after(response.headers.get("retry-after"))
+            if asked is not None:
+                return min(asked, self.max_wait)
         wait: float = self.backoff * 2**attempt * (1 + random.random() / 4)
         return min(wait, self.max_wait)
 
@@ -154,18 +222,15 @@ class UsageClient:
         self, from_: Moment = None, to: Moment = None, agents: Sequence[str] | None = None
     ) -> Usage:
         """The whole usage document of a window (stats and every session)."""
-        return Usage.from_json(
-            self.request("GET", "/ss/api/usage", params=usage_params(from_, to, agents)).json()
-        )
+        response = self.request("GET", "/ss/api/usage", params=usage_params(from_, to, agents))
+        return read_json(response, Usage.from_json)
 
     def usage_document(
         self, from_: Moment = None, to: Moment = None, agents: Sequence[str] | None = None
     ) -> dict[str, Any]:
         """The same document as plain JSON."""
-        document: dict[str, Any] = self.request(
-            "GET", "/ss/api/usage", params=usage_params(from_, to, agents)
-        ).json()
-        return document
+        response = self.request("GET", "/ss/api/usage", params=usage_params(from_, to, agents))
+        return read_json(response, usage_document)
 
     def iter_pages(
         self,
@@ -175,15 +240,24 @@ class UsageClient:
         *,
         page_size: int = PAGE_SIZE,
     ) -> Iterator[dict[str, Any]]:
-        """Each page's JSON; a server without paging answers everything in one page."""
+        """Each page's JSON; a server without paging answers everything in one page
+        (it ignores ``limit``, or refuses it and is asked once more without it)."""
         params = usage_params(from_, to, agents, limit=page_size)
+        try:
+            page = self._page(params)
+        except InvalidRequest as exc:
+            if not _is_paging_refused(exc):
+                raise
+            page = self._page(usage_params(from_, to, agents))
         while True:
-            page: dict[str, Any] = self.request("GET", "/ss/api/usage", params=params).json()
             yield page
             cursor = page.get("next_cursor")
             if not cursor:  # absent: the server does not page; null: last page
                 return
-            params = [*usage_params(limit=page_size), ("cursor", cursor)]
+            page = self._page([*usage_params(limit=page_size), ("cursor", cursor)])
+
+    def _page(self, params: list[tuple[str, str]]) -> dict[str, Any]:
+        return read_json(self.request("GET", "/ss/api/usage", params=params), usage_document)
 
     def iter_sessions(
         self,
@@ -194,20 +268,18 @@ class UsageClient:
         page_size: int = PAGE_SIZE,
     ) -> Iterator[Session]:
         for page in self.iter_pages(from_, to, agents, page_size=page_size):
-            yield from (Session.from_json(s) for s in page.get("sessions", []))
+            yield from (read_json_value(s, Session.from_json) for s in page.get("sessions", []))
 
     def session(self, session_id: str) -> Session:
-        return Session.from_json(self.request("GET", f"/ss/api/sessions/{session_id}").json())
+        return read_json(self.request("GET", session_path(session_id)), Session.from_json)
 
     def post_sessions(self, sessions: Iterable[Mapping[str, Any]]) -> ImportResult:
-        return ImportResult(
-            **self.request("POST", "/ss/api/sessions", json=_sessions_body(sessions)).json()
-        )
+        response = self.request("POST", "/ss/api/sessions", json=_sessions_body(sessions))
+        return read_json(response, lambda data: known(ImportResult, data))
 
     def post_events(self, events: Iterable[Mapping[str, Any]]) -> EventsResult:
-        return EventsResult(
-            **self.request("POST", "/ss/api/events", json={"events": list(events)}).json()
-        )
+        response = self.request("POST", "/ss/api/events", json={"events": list(events)})
+        return read_json(response, lambda data: known(EventsResult, data))
 
 
 class AsyncUsageClient:
@@ -260,7 +332,7 @@ class AsyncUsageClient:
         response = await self.request(
             "GET", "/ss/api/usage", params=usage_params(from_, to, agents)
         )
-        return Usage.from_json(response.json())
+        return read_json(response, Usage.from_json)
 
     async def iter_sessions(
         self,
@@ -270,25 +342,31 @@ class AsyncUsageClient:
         *,
         page_size: int = PAGE_SIZE,
     ) -> AsyncIterator[Session]:
-        params = usage_params(from_, to, agents, limit=page_size)
+        try:
+            page = await self._page(usage_params(from_, to, agents, limit=page_size))
+        except InvalidRequest as exc:
+            if not _is_paging_refused(exc):
+                raise
+            page = await self._page(usage_params(from_, to, agents))
         while True:
-            page = (await self.request("GET", "/ss/api/usage", params=params)).json()
             for s in page.get("sessions", []):
-                yield Session.from_json(s)
+                yield read_json_value(s, Session.from_json)
             cursor = page.get("next_cursor")
             if not cursor:
                 return
-            params = [*usage_params(limit=page_size), ("cursor", cursor)]
+            page = await self._page([*usage_params(limit=page_size), ("cursor", cursor)])
+
+    async def _page(self, params: list[tuple[str, str]]) -> dict[str, Any]:
+        response = await self.request("GET", "/ss/api/usage", params=params)
+        return read_json(response, usage_document)
 
     async def session(self, session_id: str) -> Session:
-        return Session.from_json(
-            (await self.request("GET", f"/ss/api/sessions/{session_id}")).json()
-        )
+        return read_json(await self.request("GET", session_path(session_id)), Session.from_json)
 
     async def post_sessions(self, sessions: Iterable[Mapping[str, Any]]) -> ImportResult:
         response = await self.request("POST", "/ss/api/sessions", json=_sessions_body(sessions))
-        return ImportResult(**response.json())
+        return read_json(response, lambda data: known(ImportResult, data))
 
     async def post_events(self, events: Iterable[Mapping[str, Any]]) -> EventsResult:
         response = await self.request("POST", "/ss/api/events", json={"events": list(events)})
-        return EventsResult(**response.json())
+        return read_json(response, lambda data: known(EventsResult, data))

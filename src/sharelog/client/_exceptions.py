@@ -2,6 +2,7 @@
 
 ClientError
 ├── TransportError       the server could not be reached (after retries)
+├── ProtocolError        the server answered, but not with what this API sends
 └── ApiError             the server answered with an error status
     ├── AuthenticationError   401 or 403: the key was refused
     └── InvalidRequest        400: a parameter or field was refused (see .parameter)
@@ -18,6 +19,10 @@ class ClientError(Exception):
 
 class TransportError(ClientError):
     """The server could not be reached, or kept failing, after the retries."""
+
+
+class ProtocolError(ClientError):
+    """A success status whose body is not what this API sends (not JSON, fields missing)."""
 
 
 class ApiError(ClientError):

@@ -1,10 +1,20 @@
-"""Typed results: frozen dataclasses with datetime fields, read from the API's JSON."""
+"""Typed results: frozen dataclasses with datetime fields, read from the API's JSON.
+
+Fields a server adds beyond the contract's are ignored, as the contract asks.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def known(cls: type[T], data: dict[str, Any]) -> T:
+    """``cls`` from the fields it knows: a server may add others, and clients ignore them."""
+    return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})  # type: ignore[arg-type]
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -33,8 +43,8 @@ class Stats:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Stats:
         return cls(
-            total=Figures(**data["total"]),
-            per_agent={agent: Figures(**f) for agent, f in data.get("per_agent", {}).items()},
+            total=known(Figures, data["total"]),
+            per_agent={agent: known(Figures, f) for agent, f in data.get("per_agent", {}).items()},
         )
 
 
@@ -93,7 +103,7 @@ class Session:
                 for s in data.get("shares", [])
             ],
             viewer_count=int(viewers.get("count", 0)),
-            locations=[LocationCount(**g) for g in viewers.get("locations", [])],
+            locations=[known(LocationCount, g) for g in viewers.get("locations", [])],
             viewers=None
             if listed is None
             else [
