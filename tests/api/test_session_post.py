@@ -315,6 +315,18 @@ def test_lengths_at_the_limits_are_accepted(api: Api) -> None:
     assert session["viewers"]["list"][0]["id"] == "v" * 128
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "limit"),
+    [("title", "t" * 1001, 1000), ("url", "u" * 2049, 2048)],
+)
+def test_a_text_over_its_limit_is_refused_in_characters(
+    api: Api, field: str, value: str, limit: int
+) -> None:
+    response = post(api, session_body(shares=[{**SHARE, field: value}]))
+    error = assert_error(response, 400, f"sessions[0].shares[0].{field}")
+    assert f"at most {limit} characters" in error["message"]
+
+
 def test_viewer_ids_only_need_to_be_unique_within_a_session(api: Api) -> None:
     reply = api.import_sessions(
         session_body("s-1", viewers=[viewer("v-1")]), session_body("s-2", viewers=[viewer("v-1")])

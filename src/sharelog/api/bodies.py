@@ -16,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -83,7 +84,16 @@ Email = Annotated[
     BeforeValidator(_email),
     Field(json_schema_extra={"type": "string", "format": "email", "maxLength": 254}),
 ]
-Text = Annotated[str, AfterValidator(_no_nul)]
+# Length first, then the NUL check: a constraint placed after a validator
+# reports "Value should have at most 1000 items" for a string.
+Text200 = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)]
+Url = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_no_nul)]
+Title = Annotated[
+    str,
+    StringConstraints(max_length=1000),
+    AfterValidator(_no_nul),
+    BeforeValidator(_null_as_empty),  # last, so that it runs first
+]
 ShareType = Literal["screen", "window", "tab", "other"]
 
 
@@ -99,15 +109,15 @@ class Model(BaseModel):
 
 class LocationBody(Model):
     country: Annotated[str, AfterValidator(_country)] | None = None
-    region: Annotated[Text, Field(max_length=200)] | None = None
-    city: Annotated[Text, Field(max_length=200)] | None = None
+    region: Text200 | None = None
+    city: Text200 | None = None
 
 
 class ShareBody(Model):
     at: Timestamp
     type: ShareType
-    title: Annotated[Text, BeforeValidator(_null_as_empty), Field(max_length=1000)] = ""
-    url: Annotated[Text, Field(max_length=2048)] | None = None
+    title: Title = ""
+    url: Url | None = None
 
 
 class ViewerBody(Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
 
 from sharelog.api.bodies import (
     Email,
@@ -12,10 +12,10 @@ from sharelog.api.bodies import (
     LocationBody,
     Model,
     ShareType,
-    Text,
     Timestamp,
+    Title,
+    Url,
     _ip,
-    _null_as_empty,
     location_of,
     validate_items,
 )
@@ -46,8 +46,8 @@ class SessionStarted(EventBody):
 class ShareStarted(EventBody):
     type: Literal["share.started"]
     share_type: ShareType
-    title: Annotated[Text, BeforeValidator(_null_as_empty), Field(max_length=1000)] = ""
-    url: Annotated[Text, Field(max_length=2048)] | None = None
+    title: Title = ""
+    url: Url | None = None
 
 
 class ViewerJoined(EventBody):
