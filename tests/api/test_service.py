@@ -152,6 +152,17 @@ def test_openapi_documents_the_error_shape_and_the_request_bodies(document: dict
     assert set(document["components"]["securitySchemes"]) >= {"basicKey", "bearerKey"}
 
 
+def test_openapi_lists_the_400_the_api_sends_and_no_framework_422(
+    document: dict[str, Any],
+) -> None:
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert "422" not in operation["responses"], (method, path)
+            if path.startswith("/ss/api/"):
+                assert "400" in operation["responses"], (method, path)
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
 def test_docs_is_an_interactive_page_over_the_openapi_document(client: TestClient) -> None:
     page = client.get("/docs")
     assert page.status_code == 200

@@ -22,7 +22,6 @@ from rich.progress import Progress
 
 from sharelog.cli.usage import exit_with, guarded
 from sharelog.client import ApiError, UsageClient
-from sharelog.client._client import read_json, session_path
 from sharelog.timestamps import US_PER_SECOND, TimestampError, format_timestamp, parse_timestamp
 
 BATCH = 500
@@ -136,8 +135,7 @@ def sessions_from_server(
             viewers = None
             if detail and (session.get("viewers") or {}).get("count"):
                 try:
-                    detailed = source.request("GET", session_path(session["id"]))
-                    viewers = _viewers_of(read_json(detailed))
+                    viewers = _viewers_of(source.session_document(session["id"]))
                 except ApiError as exc:
                     if exc.status not in (404, 405):
                         raise

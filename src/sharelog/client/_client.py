@@ -94,7 +94,7 @@ def read_json(response: httpx.Response, build: Callable[[Any], T] = lambda data:
     return read_json_value(data, build, what)
 
 
-def read_json_value(value: Any, build: Callable[[Any], T], what: str = "a session") -> T:
+def read_json_value(value: Any, build: Callable[[Any], T], what: str) -> T:
     """``build(value)`` for JSON already read; ProtocolError when it is malformed."""
     try:
         return build(value)
@@ -102,9 +102,15 @@ def read_json_value(value: Any, build: Callable[[Any], T], what: str = "a sessio
         raise ProtocolError(f"{what}: not the document this API sends ({exc!r})") from None
 
 
-def usage_document(data: Any) -> dict[str, Any]:
+def _as_usage_document(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict) or "from" not in data or "to" not in data:
         raise ValueError("no usage window")
+    return data
+
+
+def _as_object(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise TypeError("not a JSON object")
     return data
 
 
@@ -230,7 +236,7 @@ class UsageClient:
     ) -> dict[str, Any]:
         """The same document as plain JSON."""
         response = self.request("GET", "/ss/api/usage", params=usage_params(from_, to, agents))
-        return read_json(response, usage_document)
+        return read_json(response, _as_usage_document)
 
     def iter_pages(
         self,
@@ -257,7 +263,7 @@ class UsageClient:
             page = self._page([*usage_params(limit=page_size), ("cursor", cursor)])
 
     def _page(self, params: list[tuple[str, str]]) -> dict[str, Any]:
-        return read_json(self.request("GET", "/ss/api/usage", params=params), usage_document)
+        return read_json(self.request("GET", "/ss/api/usage", params=params), _as_usage_document)
 
     def iter_sessions(
         self,
@@ -268,10 +274,16 @@ class UsageClient:
         page_size: int = PAGE_SIZE,
     ) -> Iterator[Session]:
         for page in self.iter_pages(from_, to, agents, page_size=page_size):
-            yield from (read_json_value(s, Session.from_json) for s in page.get("sessions", []))
+            yield from (
+                read_json_value(s, Session.from_json, "a session") for s in page.get("sessions", [])
+            )
 
     def session(self, session_id: str) -> Session:
-        return read_json(self.request("GET", session_path(session_id)), Session.from_json)
+        return read_json_value(self.session_document(session_id), Session.from_json, "a session")
+
+    def session_document(self, session_id: str) -> dict[str, Any]:
+        """One session as plain JSON, its viewers listed."""
+        return read_json(self.request("GET", session_path(session_id)), _as_object)
 
     def post_sessions(self, sessions: Iterable[Mapping[str, Any]]) -> ImportResult:
         response = self.request("POST", "/ss/api/sessions", json=_sessions_body(sessions))
@@ -350,7 +362,7 @@ class AsyncUsageClient:
             page = await self._page(usage_params(from_, to, agents))
         while True:
             for s in page.get("sessions", []):
-                yield read_json_value(s, Session.from_json)
+                yield read_json_value(s, Session.from_json, "a session")
             cursor = page.get("next_cursor")
             if not cursor:
                 return
@@ -358,7 +370,7 @@ class AsyncUsageClient:
 
     async def _page(self, params: list[tuple[str, str]]) -> dict[str, Any]:
         response = await self.request("GET", "/ss/api/usage", params=params)
-        return read_json(response, usage_document)
+        return read_json(response, _as_usage_document)
 
     async def session(self, session_id: str) -> Session:
         return read_json(await self.request("GET", session_path(session_id)), Session.from_json)
