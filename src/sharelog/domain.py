@@ -14,10 +14,18 @@ SHARE_TYPES = ("screen", "window", "tab", "other")
 
 
 class Scope(StrEnum):
-    """What an API key may do: ``read`` every GET, ``write`` also ingest."""
+    """What an API key may do: ``read`` every GET, ``write`` also ingest and delete,
+    ``admin`` also administer the account (keys, webhooks, settings, erasure, audit)."""
 
     READ = "read"
     WRITE = "write"
+    ADMIN = "admin"
+
+    def covers(self, needed: Scope) -> bool:
+        return _SCOPE_RANK[self] >= _SCOPE_RANK[needed]
+
+
+_SCOPE_RANK = {Scope.READ: 0, Scope.WRITE: 1, Scope.ADMIN: 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +109,26 @@ class UsageQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionChange:
+    """One session a write changed, at its new change-feed position."""
+
+    id: str
+    seq: int
+    deleted: bool = False
+    # The session appeared in usage with this write (its first start).
+    started: bool = False
+    # Its end went from null to a time with this write.
+    ended: bool = False
+    # In usage after this write (a session without a start is not).
+    listed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class IngestResult:
     received: int
     created: int
     replaced: int
+    changes: tuple[SessionChange, ...] = ()
 
 
 # Not frozen: a frozen dataclass sets each field through object.__setattr__,
@@ -132,3 +156,4 @@ class EventResult:
     received: int
     accepted: int
     duplicates: int
+    changes: tuple[SessionChange, ...] = ()

@@ -99,8 +99,18 @@ async def reader(request: Request) -> Principal:
 
 
 async def writer(request: Request) -> Principal:
-    """A ``write`` key: the ingestion POSTs."""
+    """A ``write`` (or ``admin``) key: ingestion and deletion."""
     principal = await authenticate(request)
-    if principal.scope is not Scope.WRITE:
-        raise Forbidden("this API key is read-only; ingestion needs a write key")
+    if not principal.scope.covers(Scope.WRITE):
+        raise Forbidden("this API key is read-only; this request needs a write key")
+    return principal
+
+
+async def administrator(request: Request) -> Principal:
+    """An ``admin`` key: the account's keys, webhooks, settings, erasure and audit log."""
+    principal = await authenticate(request)
+    if not principal.scope.covers(Scope.ADMIN):
+        raise Forbidden(
+            f"this API key's scope is {principal.scope}; this request needs an admin key"
+        )
     return principal

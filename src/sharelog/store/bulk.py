@@ -75,3 +75,25 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     ):
         for row in rows:
             copy.write_row(values(row))
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    keys: Sequence[str],
+    changing: Sequence[str],
+) -> None:
+    """INSERT rows; where a row with the same ``keys`` exists, set its ``changing`` columns."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={name: statement.excluded[name] for name in changing},
+        ),
+        rows,
+    )

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from sharelog.domain import EventIn, EventResult
 from sharelog.store.bulk import bulk_insert, one_of
+from sharelog.store.positions import mark_changed, session_change
 from sharelog.store.schema import EVENT_SHARE_SEQ, sessions, shares, viewers
 from sharelog.store.sessions import record_agents
 
@@ -186,8 +187,23 @@ def apply_events(
     bulk_insert(conn, shares, new_shares)
     _write_viewers(conn, account_id, [viewer_state[k] for k in touched_viewers], old_viewers)
     record_agents(conn, account_id, (a for a in agents if a), now_us)
+    first = mark_changed(conn, account_id, session_ids, now_us)
+    changes = []
+    for i, sid in enumerate(session_ids):
+        old, new = old_sessions.get(sid), state[sid]
+        changes.append(
+            session_change(
+                sid,
+                first + i,
+                None if old is None else (old["start_us"], old["end_us"]),
+                (new["start_us"], new["end_us"]),
+            )
+        )
     return EventResult(
-        received=len(events), accepted=len(accepted), duplicates=len(events) - len(accepted)
+        received=len(events),
+        accepted=len(accepted),
+        duplicates=len(events) - len(accepted),
+        changes=tuple(changes),
     )
 
 

@@ -45,6 +45,12 @@ accounts = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("created_us", BigInteger, nullable=False),
+    # The change feed's counter: the largest seq handed out (see store/positions.py).
+    Column("last_seq", BigInteger, nullable=False, server_default="0"),
+    # The largest seq of a tombstone pruned: a feed position before it is gone (410).
+    Column("pruned_seq", BigInteger, nullable=False, server_default="0"),
+    # Sessions whose start is older than this many days are swept; null keeps all.
+    Column("retention_days", Integer, nullable=True),
 )
 
 # Looked up by hash before the account is known, so the hash is unique on its own;
@@ -82,9 +88,47 @@ sessions = Table(
     Column("start_key", Key, nullable=True),
     Column("end_us", BigInteger, nullable=True),
     Column("updated_us", BigInteger, nullable=False),
+    # The change feed's position of the session's latest change, and its instant.
+    Column("seq", BigInteger, nullable=False, server_default="0"),
+    Column("changed_us", BigInteger, nullable=True),
     ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
     Index("ix_sessions_account_start", "account_id", "start_us", "id"),
     Index("ix_sessions_account_agent_start", "account_id", "agent", "start_us"),
+    Index("ix_sessions_account_seq", "account_id", "seq"),
+)
+
+# Deleted sessions, for the change feed: one row per id, at its latest deletion.
+# A row whose id has since started again is stale and is not listed.
+tombstones = Table(
+    "tombstones",
+    metadata,
+    Column("account_id", Integer, primary_key=True),
+    Column("id", Key, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("deleted_us", BigInteger, nullable=False),
+    Index("ix_tombstones_account_seq", "account_id", "seq"),
+)
+
+# What was done with admin rights (and by the CLI, key "cli"), per account.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("account_id", Integer, primary_key=True),
+    Column("id", BigInteger, primary_key=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("key_prefix", String(12), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", Text, nullable=False),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
+)
+
+# Deployment-wide values kept in the database, such as the generated secret
+# that signs cursors and change tokens when SHARELOG_SECRET_KEY is not set.
+server_settings = Table(
+    "server_settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )
 
 shares = Table(

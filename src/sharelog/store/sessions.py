@@ -8,20 +8,24 @@ from sqlalchemy import Connection, delete, select
 
 from sharelog.domain import IngestResult, SessionIn
 from sharelog.store.bulk import bulk_insert, insert_ignoring_conflicts, one_of
+from sharelog.store.positions import mark_changed, session_change
 from sharelog.store.schema import agents, sessions, shares, viewers
 
 
-def existing_session_ids(conn: Connection, account_id: int, ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    if ids:
-        found.update(
-            conn.execute(
-                select(sessions.c.id).where(
-                    sessions.c.account_id == account_id, one_of(conn, sessions.c.id, ids)
-                )
-            ).scalars()
+def existing_sessions(
+    conn: Connection, account_id: int, ids: Sequence[str]
+) -> dict[str, tuple[int | None, int | None]]:
+    """The ``(start_us, end_us)`` of those of these sessions the account has."""
+    if not ids:
+        return {}
+    return {
+        row.id: (row.start_us, row.end_us)
+        for row in conn.execute(
+            select(sessions.c.id, sessions.c.start_us, sessions.c.end_us).where(
+                sessions.c.account_id == account_id, one_of(conn, sessions.c.id, ids)
+            )
         )
-    return found
+    }
 
 
 def delete_sessions(conn: Connection, account_id: int, ids: Sequence[str]) -> None:
@@ -60,7 +64,7 @@ def import_sessions(
     """
     latest = {s.id: s for s in batch}
     ids = list(latest)
-    existing = existing_session_ids(conn, account_id, ids)
+    existing = existing_sessions(conn, account_id, ids)
     delete_sessions(conn, account_id, [i for i in ids if i in existing])
 
     session_rows, share_rows, viewer_rows = [], [], []
@@ -114,6 +118,14 @@ def import_sessions(
     bulk_insert(conn, shares, share_rows)
     bulk_insert(conn, viewers, viewer_rows)
     record_agents(conn, account_id, (s.agent for s in latest.values()), now_us)
+    first = mark_changed(conn, account_id, ids, now_us)
+    changes = tuple(
+        session_change(sid, first + i, existing.get(sid), (s.start_us, s.end_us))
+        for i, (sid, s) in enumerate(latest.items())
+    )
     return IngestResult(
-        received=len(batch), created=len(ids) - len(existing), replaced=len(existing)
+        received=len(batch),
+        created=len(ids) - len(existing),
+        replaced=len(existing),
+        changes=changes,
     )
