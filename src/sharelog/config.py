@@ -60,6 +60,33 @@ class Settings:
         },
     )
     log_level: str = field(default="info", metadata={"help": "Log level of the server."})
+    secret_key: str = field(
+        default="",
+        metadata={
+            "help": "Secret that signs cursors and change tokens (the same in every process); "
+            "empty: one generated once and kept in the database."
+        },
+    )
+    secret_key_previous: str = field(
+        default="",
+        metadata={"help": "A former secret key whose tokens are still accepted (rotation)."},
+    )
+    tombstone_days: int = field(
+        default=30,
+        metadata={
+            "help": "Days deletions stay in the change feed; an older position is 410 gone."
+        },
+    )
+    retention_days: int = field(
+        default=0,
+        metadata={
+            "help": "Retention of new accounts in days (sessions older are deleted); 0 keeps all."
+        },
+    )
+    retention_interval_seconds: int = field(
+        default=3600,
+        metadata={"help": "Seconds between two retention sweeps of a running server."},
+    )
 
     def __post_init__(self) -> None:
         if self.store_ip not in STORE_IP_POLICIES:
@@ -76,6 +103,10 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"SHARELOG_{name.upper()} must be at least 1")
+        if self.tombstone_days < 0 or self.retention_days < 0:
+            raise ValueError("SHARELOG_TOMBSTONE_DAYS and SHARELOG_RETENTION_DAYS must be 0 or more")
+        if self.retention_interval_seconds < 1:
+            raise ValueError("SHARELOG_RETENTION_INTERVAL_SECONDS must be at least 1")
         if self.rate_limit < 0:
             raise ValueError("SHARELOG_RATE_LIMIT must be 0 (off) or more")
 

@@ -6,6 +6,7 @@
     ├── Forbidden               403 forbidden
     ├── NotFound                404 not_found
     ├── MethodNotAllowed        405 method_not_allowed
+    ├── Gone                    410 gone, a change token older than what is kept
     ├── PayloadTooLarge         413 payload_too_large
     ├── RateLimited             429 rate_limited, carries Retry-After
     └── Unavailable             503 unavailable
@@ -71,6 +72,13 @@ class MethodNotAllowed(SharelogError):
 
     status = 405
     code = "method_not_allowed"
+
+
+class Gone(SharelogError):
+    """A change-feed position older than the deletions the server still keeps."""
+
+    status = 410
+    code = "gone"
 
 
 class PayloadTooLarge(SharelogError):

@@ -152,6 +152,11 @@ def format_timestamp(us: int) -> str:
     return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}Z"
 
 
+def format_timestamp_us(us: int) -> str:
+    """RFC 3339 in UTC with ``Z`` and six fraction digits (the change feed keeps them)."""
+    return f"{format_timestamp(us)[:-1]}.{us % US_PER_SECOND:06d}Z"
+
+
 def to_datetime(us: int) -> datetime:
     """The instant as an aware UTC datetime."""
     return EPOCH + timedelta(microseconds=us)

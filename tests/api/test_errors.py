@@ -61,7 +61,7 @@ def test_an_unknown_route_is_404_not_found(api: Api, path: str) -> None:
         ("PUT", "/ss/api/sessions"),
         ("GET", "/ss/api/sessions"),
         ("POST", "/ss/api/sessions/s-1"),
-        ("DELETE", "/ss/api/sessions/s-1"),
+        ("PUT", "/ss/api/sessions/s-1"),
         ("PATCH", "/healthz"),
     ],
 )

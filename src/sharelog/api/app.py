@@ -11,17 +11,22 @@ from fastapi import FastAPI
 from sharelog import __version__
 from sharelog.api.body import BodyLimit
 from sharelog.api.errors import install_error_handlers
+from sharelog.api.feed_wait import ChangeWaiter
 from sharelog.api.metrics import Metrics
 from sharelog.api.observe import RequestObserver, configure_access_log
 from sharelog.api.openapi import install_openapi
 from sharelog.api.ratelimit import RateLimiter
-from sharelog.api.routes import daily, events, service, sessions, usage
+from sharelog.api.routes import account, changes, daily, events, service, sessions, usage
 from sharelog.api.routes.docs import install_docs
+from sharelog.api.signing import Signer
 from sharelog.config import Settings
 from sharelog.dashboard.routes import install_dashboard
 from sharelog.geo import open_locator
 from sharelog.ingest import Ingestor
+from sharelog.removal import Remover
+from sharelog.store import secrets as secret_store
 from sharelog.store.database import Database
+from sharelog.sweeper import Sweeper
 
 DESCRIPTION = """\
 Usage history of screen-sharing sessions, wire-compatible with CrankWheel's
@@ -43,7 +48,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        sweeper.start()
         yield
+        sweeper.stop()
+        await app.state.change_waiter.close()
         if database is None:
             db.dispose()
 
@@ -58,7 +66,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.signer = Signer(
+        settings.secret_key, settings.secret_key_previous, stored=lambda: stored_secret(db)
+    )
     app.state.ingestor = Ingestor(db, locator, settings.store_ip)
+    app.state.change_waiter = ChangeWaiter(db)
+    app.state.remover = Remover(db)
+    sweeper = Sweeper(
+        app.state.remover, settings.tombstone_days, settings.retention_interval_seconds
+    )
+    app.state.retention = sweeper
     app.state.metrics = Metrics()
     app.state.key_limiter = (
         RateLimiter(settings.rate_limit, "requests for this API key")
@@ -73,6 +90,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(usage.router)
     app.include_router(sessions.router)
     app.include_router(events.router)
+    app.include_router(changes.router)
+    app.include_router(account.router)
     app.include_router(service.router)
     install_openapi(app)
     install_docs(app)
@@ -84,6 +103,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.add_middleware(RequestObserver, metrics=app.state.metrics)
     return app
+
+
+def stored_secret(db: Database) -> str:
+    with db.writing() as conn:
+        return secret_store.signing_secret(conn)
 
 
 def serve_app() -> FastAPI:

@@ -117,6 +117,31 @@ class EventsReply(BaseModel):
     duplicates: int
 
 
+class Change(BaseModel):
+    seq: int
+    change: Literal["updated", "deleted"]
+    changed: str
+    id: str
+    session: SessionDetail | None
+
+
+class ChangesPage(BaseModel):
+    changes: list[Change]
+    next: str
+    has_more: bool
+
+
+class DeletedCount(BaseModel):
+    deleted: int
+
+
+class AccountInfo(BaseModel):
+    id: int
+    name: str
+    created: str
+    retention_days: int | None
+
+
 def _error(description: str) -> dict[str, Any]:
     return {"model": ErrorBody, "description": description}
 
@@ -129,6 +154,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     413: _error("payload_too_large: body over 10 MiB"),
     429: _error("rate_limited: see Retry-After"),
     503: _error("unavailable: the database cannot be reached"),
+}
+GONE: dict[int | str, dict[str, Any]] = {
+    410: _error("gone: a change token older than the deletions the server keeps"),
 }
 
 

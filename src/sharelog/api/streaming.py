@@ -23,6 +23,7 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import QueryParams
 from starlette.responses import StreamingResponse
 
+from sharelog.api.signing import Signer
 from sharelog.api.usage_request import Cursor, UsageRequest
 from sharelog.exports import CSV_COLUMNS, csv_row
 from sharelog.store import usage as usage_store
@@ -39,8 +40,11 @@ MEDIA_TYPES = {
 class UsageStream:
     """Owns the read transaction from the first query to the last byte sent."""
 
-    def __init__(self, db: Database, account_id: int, request: UsageRequest) -> None:
+    def __init__(
+        self, db: Database, account_id: int, request: UsageRequest, signer: Signer
+    ) -> None:
         self.account_id = account_id
+        self.signer = signer
         self.request = request
         self._exit = ExitStack()
         self._lock = threading.Lock()
@@ -61,7 +65,9 @@ class UsageStream:
         if req.limit is not None and (req.format != "json" or "sessions" in req.include):
             end = usage_store.page_end(self.conn, self.account_id, q, req.after, req.limit)
             if end is not None:
-                self.next_cursor = Cursor(q.from_us, q.to_us, q.agents, *end).encode()
+                self.next_cursor = Cursor(q.from_us, q.to_us, q.agents, *end).encode(
+                    self.signer, self.account_id
+                )
 
     def close(self) -> None:
         """Idempotent; safe to call from another thread while a chunk is being built."""

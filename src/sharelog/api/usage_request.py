@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +16,7 @@ from sharelog.api.params import (
     single,
     timestamp_param,
 )
+from sharelog.api.signing import Signer
 from sharelog.domain import UsageQuery
 from sharelog.errors import InvalidParameter
 from sharelog.timestamps import MAX_US, MIN_US, US_PER_SECOND
@@ -35,8 +32,7 @@ _BY_MEDIA_TYPE = {
     "text/csv": "csv",
 }
 INCLUDE = ("stats", "sessions")
-# Cursors are checked, not secret: the tag only proves the server wrote them.
-_CURSOR_TAG_KEY = b"sharelog cursor v1"
+_CURSOR_KIND = "usage-cursor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,24 +45,21 @@ class Cursor:
     start_us: int
     session_id: str
 
-    def encode(self) -> str:
+    def encode(self, signer: Signer, account_id: int) -> str:
         payload = orjson.dumps(
             [self.from_us, self.to_us, list(self.agents), self.start_us, self.session_id]
         )
-        tag = hmac.new(_CURSOR_TAG_KEY, payload, hashlib.sha256).digest()[:12]
-        return base64.urlsafe_b64encode(tag + payload).decode("ascii").rstrip("=")
+        return signer.seal(_CURSOR_KIND, account_id, payload)
 
     @classmethod
-    def decode(cls, text: str) -> Cursor:
+    def decode(cls, text: str, signer: Signer, account_id: int) -> Cursor:
         try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            tag, payload = raw[:12], raw[12:]
-            expected = hmac.new(_CURSOR_TAG_KEY, payload, hashlib.sha256).digest()[:12]
-            if not hmac.compare_digest(tag, expected):
+            payload = signer.open(_CURSOR_KIND, account_id, text)
+            if payload is None:
                 raise ValueError("bad tag")
             f, t, agents, start, sid = orjson.loads(payload)
-            # The tag's key is no secret: a forged cursor must still hold only
-            # what the server could have written, or it would reach the database.
+            # Should the secret leak, a forged cursor must still hold only what
+            # the server could have written, or it would reach the database.
             instants = (f, t, start)
             if not all(type(x) is int and MIN_US <= x <= MAX_US for x in instants) or f >= t:
                 raise ValueError("instant out of range")
@@ -75,7 +68,7 @@ class Cursor:
             if not all(type(a) is str for a in agents):
                 raise ValueError("malformed agents")
             return cls(f, t, tuple(agents), start, sid)
-        except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        except (ValueError, TypeError, orjson.JSONDecodeError):
             raise InvalidParameter("cursor", "not a cursor this server made") from None
 
 
@@ -119,7 +112,11 @@ def _quality(options: list[str]) -> float:
 
 
 def parse_usage_request(
-    params: QueryParams, headers: Headers, body: dict[str, Any] | None, now_us: int
+    params: QueryParams,
+    headers: Headers,
+    body: dict[str, Any] | None,
+    now_us: int,
+    cursors: tuple[Signer, int],
 ) -> UsageRequest:
     """Apply the contract's defaults and checks; raise InvalidParameter naming the culprit."""
     values: dict[str, int | None] = {}
@@ -147,7 +144,7 @@ def parse_usage_request(
     after = None
     cursor_text = single(params, "cursor")
     if cursor_text is not None:
-        cursor = Cursor.decode(cursor_text)
+        cursor = Cursor.decode(cursor_text, *cursors)
         for name, mine in (("from", cursor.from_us), ("to", cursor.to_us)):
             given = values[name]
             # The window as a response wrote it (whole seconds) is the same

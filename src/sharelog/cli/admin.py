@@ -8,7 +8,14 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import IntegrityError
 
-from sharelog.cli.context import DatabaseOption, console, fail, open_database, print_json
+from sharelog.cli.context import (
+    DatabaseOption,
+    console,
+    fail,
+    open_database,
+    print_json,
+    settings,
+)
 from sharelog.domain import Scope
 from sharelog.store import accounts as account_store
 from sharelog.store import migrate
@@ -36,10 +43,13 @@ def accounts_create(
     """Create an account."""
     if not name.strip() or len(name) > 200:
         fail("the account name must be 1 to 200 characters")
-    db = open_database(database_url)
+    config = settings(database_url=database_url)
+    db = open_database(config.database_url)
     try:
         with db.writing() as conn:
-            account = account_store.create_account(conn, name, now_us())
+            account = account_store.create_account(
+                conn, name, now_us(), retention_days=config.retention_days or None
+            )
     except IntegrityError:
         fail(f"an account named {name!r} exists already")
     if json_output:
@@ -51,7 +61,7 @@ def accounts_create(
 @keys_app.command("create")
 def keys_create(
     account: str = typer.Option(..., "--account", help="Account name or id."),
-    scope: Scope = typer.Option(..., "--scope", help="read (every GET) or write (also ingest)."),
+    scope: Scope = typer.Option(..., "--scope", help="read (every GET), write (also ingest, delete) or admin (also administer)."),
     json_output: bool = typer.Option(False, "--json", help="Print {key, scope, account} as JSON."),
     database_url: str | None = DatabaseOption,
 ) -> None:

@@ -12,6 +12,8 @@ from sharelog.cli.context import DatabaseOption, console, fail, open_database, s
 from sharelog.cli.demo import demo_session_count, fill_demo, read_key
 from sharelog.cli.geo import geo_app
 from sharelog.cli.importer import import_command
+from sharelog.cli.removal import agents_app, retention_app, sessions_app
+from sharelog.cli.sync import sync_command
 from sharelog.cli.usage import usage_command
 from sharelog.geo import GeoError, open_locator
 
@@ -26,8 +28,12 @@ app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(geo_app, name="geo")
+app.add_typer(sessions_app, name="sessions")
+app.add_typer(agents_app, name="agents")
+app.add_typer(retention_app, name="retention")
 app.command("usage")(usage_command)
 app.command("import")(import_command)
+app.command("sync")(sync_command)
 
 DEMO_SESSIONS = 2000
 

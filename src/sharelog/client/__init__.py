@@ -6,14 +6,18 @@ with UsageClient("http://127.0.0.1:8000", "slk_...") as client:
     usage = client.usage("2026-11-01", "2026-12-01")
     for session in client.iter_sessions("2026-01-01"):
         ...
+    for page in client.iter_changes(since=saved_position):
+        ...  # page.changes, then keep page.next
 """
 
+from sharelog.client._changes import ChangesPage
 from sharelog.client._client import AsyncUsageClient, UsageClient
 from sharelog.client._exceptions import (
     ApiError,
     AuthenticationError,
     ClientError,
     InvalidRequest,
+    PositionGone,
     ProtocolError,
     TransportError,
 )
@@ -33,12 +37,14 @@ __all__ = [
     "ApiError",
     "AsyncUsageClient",
     "AuthenticationError",
+    "ChangesPage",
     "ClientError",
     "EventsResult",
     "Figures",
     "ImportResult",
     "InvalidRequest",
     "LocationCount",
+    "PositionGone",
     "ProtocolError",
     "Session",
     "Share",

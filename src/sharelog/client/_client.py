@@ -21,6 +21,13 @@ from urllib.parse import quote
 
 import httpx
 
+from sharelog.client._changes import (
+    CHANGES_PATH,
+    ChangesPage,
+    changes_params,
+    iter_feed,
+    timeout_for,
+)
 from sharelog.client._exceptions import (
     ClientError,
     InvalidRequest,
@@ -292,6 +299,38 @@ class UsageClient:
     def post_events(self, events: Iterable[Mapping[str, Any]]) -> EventsResult:
         response = self.request("POST", "/ss/api/events", json={"events": list(events)})
         return read_json(response, lambda data: known(EventsResult, data))
+
+    def changes(
+        self, since: str | None = None, *, limit: int | None = None, wait: float = 0
+    ) -> ChangesPage:
+        """One page of the change feed after ``since`` (None: from the beginning)."""
+        response = self.request(
+            "GET",
+            CHANGES_PATH,
+            params=changes_params(since, limit, wait),
+            timeout=timeout_for(wait),
+        )
+        return read_json(response, ChangesPage.from_json)
+
+    def iter_changes(
+        self,
+        since: str | None = None,
+        *,
+        limit: int | None = None,
+        follow: bool = False,
+        wait: float = 30,
+    ) -> Iterator[ChangesPage]:
+        """Pages of the feed until caught up; with ``follow``, long-poll for more, forever.
+
+        Keep each page's ``next`` once its changes are applied: it is where to resume.
+        Raises PositionGone when ``since`` is older than what the server keeps.
+        """
+        return iter_feed(
+            lambda at, hold: self.changes(at, limit=limit, wait=hold),
+            since,
+            follow=follow,
+            wait=wait,
+        )
 
 
 class AsyncUsageClient:

@@ -5,7 +5,8 @@ ClientError
 ├── ProtocolError        the server answered, but not with what this API sends
 └── ApiError             the server answered with an error status
     ├── AuthenticationError   401 or 403: the key was refused
-    └── InvalidRequest        400: a parameter or field was refused (see .parameter)
+    ├── InvalidRequest        400: a parameter or field was refused (see .parameter)
+    └── PositionGone          410: a change token older than what the server keeps
 """
 
 from __future__ import annotations
@@ -53,9 +54,15 @@ class InvalidRequest(ApiError):
     """400: the server refused a parameter or a body field (``parameter`` names it)."""
 
 
+class PositionGone(ApiError):
+    """410: the change token is older than the deletions the server keeps; start again."""
+
+
 def error_for(response: httpx.Response) -> ApiError:
     if response.status_code in (401, 403):
         return AuthenticationError(response)
     if response.status_code == 400:
         return InvalidRequest(response)
+    if response.status_code == 410:
+        return PositionGone(response)
     return ApiError(response)

@@ -38,9 +38,13 @@ def new_key() -> str:
     return KEY_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(32))
 
 
-def create_account(conn: Connection, name: str, now_us: int) -> Account:
+def create_account(
+    conn: Connection, name: str, now_us: int, retention_days: int | None = None
+) -> Account:
     new_id = conn.execute(
-        accounts.insert().values(name=name, created_us=now_us).returning(accounts.c.id)
+        accounts.insert()
+        .values(name=name, created_us=now_us, retention_days=retention_days)
+        .returning(accounts.c.id)
     ).scalar_one()
     return Account(id=int(new_id), name=name)
 
@@ -126,3 +130,21 @@ def revoke_key(conn: Connection, key_or_prefix: str, now_us: int) -> KeyInfo:
         .values(revoked_us=now_us)
     )
     return next(k for k in list_keys(conn, account_id) if k.prefix == prefix)
+
+
+def account_info(conn: Connection, account_id: int) -> dict[str, object]:
+    """``id``, ``name``, ``created_us``, ``retention_days`` of an account."""
+    row = conn.execute(
+        select(accounts.c.id, accounts.c.name, accounts.c.created_us, accounts.c.retention_days)
+        .where(accounts.c.id == account_id)
+    ).one()
+    return {
+        "id": int(row.id),
+        "name": row.name,
+        "created_us": int(row.created_us),
+        "retention_days": None if row.retention_days is None else int(row.retention_days),
+    }
+
+
+def set_retention(conn: Connection, account_id: int, days: int | None) -> None:
+    conn.execute(update(accounts).where(accounts.c.id == account_id).values(retention_days=days))

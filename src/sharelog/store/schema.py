@@ -122,6 +122,18 @@ audit_log = Table(
     ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
 )
 
+# Where ``sharelog sync`` stands for a local account that copies a server's:
+# written in the same transaction as the changes it applied.
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("account_id", Integer, primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("position", Text, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
+)
+
 # Deployment-wide values kept in the database, such as the generated secret
 # that signs cursors and change tokens when SHARELOG_SECRET_KEY is not set.
 server_settings = Table(

@@ -8,7 +8,7 @@ index), and fetches the shares and viewer locations of one chunk at a time.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,10 +151,14 @@ def session_chunks(
 
 
 def build_sessions(
-    conn: Connection, account_id: int, rows: Sequence[Any], now_us: int
+    conn: Connection,
+    account_id: int,
+    rows: Sequence[Any],
+    now_us: int,
+    fmt: Callable[[int], str] = format_timestamp,
 ) -> list[dict[str, Any]]:
     ids = [row.id for row in rows]
-    share_log = _shares_of(conn, account_id, ids)
+    share_log = _shares_of(conn, account_id, ids, fmt)
     locations = _locations_of(conn, account_id, ids)
     result = []
     for row in rows:
@@ -164,8 +168,8 @@ def build_sessions(
             {
                 "id": row.id,
                 "agent": row.agent,
-                "start": format_timestamp(start_us),
-                "end": None if end_us is None else format_timestamp(end_us),
+                "start": fmt(start_us),
+                "end": None if end_us is None else fmt(end_us),
                 "duration": max(0, (now_us if end_us is None else end_us) - start_us)
                 // US_PER_SECOND,
                 "shares": share_log.get(row.id, []),
@@ -176,7 +180,7 @@ def build_sessions(
 
 
 def _shares_of(
-    conn: Connection, account_id: int, ids: list[str]
+    conn: Connection, account_id: int, ids: list[str], fmt: Callable[[int], str]
 ) -> dict[str, list[dict[str, Any]]]:
     by_session: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if ids:
@@ -186,7 +190,7 @@ def _shares_of(
             .order_by(shares.c.session_id, shares.c.at_us, shares.c.seq, shares.c.event_id)
         ):
             by_session[sid].append(
-                {"at": format_timestamp(at_us), "type": kind, "title": title, "url": url}
+                {"at": fmt(at_us), "type": kind, "title": title, "url": url}
             )
     return by_session
 
@@ -234,36 +238,56 @@ def get_session(
     conn: Connection, account_id: int, session_id: str, now_us: int
 ) -> dict[str, Any] | None:
     """One started session with ``viewers.list``, or None."""
-    row = conn.execute(
+    return session_details(conn, account_id, [session_id], now_us).get(session_id)
+
+
+def session_details(
+    conn: Connection,
+    account_id: int,
+    ids: Sequence[str],
+    now_us: int,
+    fmt: Callable[[int], str] = format_timestamp,
+) -> dict[str, dict[str, Any]]:
+    """These sessions (those started) as ``GET /ss/api/sessions/{id}`` shows them, by id.
+
+    ``fmt`` writes the instants: whole seconds, or microseconds for the change feed.
+    """
+    if not ids:
+        return {}
+    rows = conn.execute(
         select(sessions.c.id, sessions.c.agent, sessions.c.start_us, sessions.c.end_us).where(
             sessions.c.account_id == account_id,
-            sessions.c.id == session_id,
+            one_of(conn, sessions.c.id, ids),
             sessions.c.start_us.is_not(None),
         )
-    ).first()
-    if row is None:
-        return None
-    [session] = build_sessions(conn, account_id, [row], now_us)
-    runs_to = now_us if row.end_us is None else row.end_us
-    session["viewers"]["list"] = [
-        {
-            "id": v.id,
-            "joined": format_timestamp(v.joined_us),
-            "left": None if v.left_us is None else format_timestamp(v.left_us),
-            "seconds": max(0, (runs_to if v.left_us is None else v.left_us) - v.joined_us)
-            // US_PER_SECOND,
-            "country": v.country,
-            "region": v.region,
-            "city": v.city,
-        }
-        for v in conn.execute(
-            select(viewers)
-            .where(
-                viewers.c.account_id == account_id,
-                viewers.c.session_id == session_id,
-                viewers.c.joined_us.is_not(None),
-            )
-            .order_by(viewers.c.joined_us, viewers.c.id)
+    ).all()
+    details = {s["id"]: s for s in build_sessions(conn, account_id, rows, now_us, fmt)}
+    runs_to = {row.id: now_us if row.end_us is None else row.end_us for row in rows}
+    for session in details.values():
+        session["viewers"]["list"] = []
+    if not rows:
+        return details
+    for v in conn.execute(
+        select(viewers)
+        .where(
+            viewers.c.account_id == account_id,
+            one_of(conn, viewers.c.session_id, list(details)),
+            viewers.c.joined_us.is_not(None),
         )
-    ]
-    return session
+        .order_by(viewers.c.session_id, viewers.c.joined_us, viewers.c.id)
+    ):
+        details[v.session_id]["viewers"]["list"].append(
+            {
+                "id": v.id,
+                "joined": fmt(v.joined_us),
+                "left": None if v.left_us is None else fmt(v.left_us),
+                "seconds": max(
+                    0, (runs_to[v.session_id] if v.left_us is None else v.left_us) - v.joined_us
+                )
+                // US_PER_SECOND,
+                "country": v.country,
+                "region": v.region,
+                "city": v.city,
+            }
+        )
+    return details

@@ -15,6 +15,7 @@ from sharelog.api.openapi import ERRORS, IngestReply, SessionDetail
 from sharelog.api.responses import json_response
 from sharelog.domain import Principal
 from sharelog.errors import NotFound
+from sharelog.removal import Remover
 from sharelog.store import usage as usage_store
 from sharelog.store.database import Database
 from sharelog.timestamps import now_us
@@ -48,6 +49,26 @@ async def get_session(
     if session is None:
         raise NotFound(f"no session {session_id!r} in this account")
     return json_response(session)
+
+
+@router.delete(
+    "/ss/api/sessions/{session_id}",
+    operation_id="deleteSession",
+    summary="Delete one session with its shares and viewers",
+    status_code=204,
+    responses=ERRORS,
+)
+async def delete_session(
+    request: Request,
+    session_id: str = Path(description="The session id."),
+    principal: Principal = Depends(writer),
+) -> Response:
+    if re.fullmatch(ID_PATTERN, session_id) is None:
+        raise NotFound(f"no session {session_id!r} in this account")
+    remover: Remover = request.app.state.remover
+    if not await run_in_threadpool(remover.delete_session, principal.account_id, session_id):
+        raise NotFound(f"no session {session_id!r} in this account")
+    return Response(status_code=204)
 
 
 @router.post(

@@ -51,8 +51,11 @@ async def get_usage(
     if body is not None and not isinstance(body, dict):
         raise InvalidParameter("body", 'must be a JSON object such as {"from": ..., "to": ...}')
     usage: dict[str, Any] | None = body
-    parsed = parse_usage_request(request.query_params, request.headers, usage, now_us())
+    signer = request.app.state.signer
+    parsed = parse_usage_request(
+        request.query_params, request.headers, usage, now_us(), (signer, principal.account_id)
+    )
     stream = await run_in_threadpool(
-        UsageStream, request.app.state.db, principal.account_id, parsed
+        UsageStream, request.app.state.db, principal.account_id, parsed, signer
     )
     return usage_response(stream, request.url.path, request.query_params)

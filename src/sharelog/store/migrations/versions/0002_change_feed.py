@@ -1,4 +1,5 @@
-"""The change feed and administration: positions, tombstones, retention, audit, secrets.
+"""The change feed and administration: positions, tombstones, retention, audit, secrets,
+and where a ``sharelog sync`` copy stands.
 
 Existing sessions get positions 1..N per account in the order of their start,
 so a feed read from the beginning lists every session the account has.
@@ -59,6 +60,14 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
     )
     op.create_table(
+        "sync_state",
+        sa.Column("account_id", sa.Integer, primary_key=True),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("position", sa.Text, nullable=False),
+        sa.Column("updated_us", sa.BigInteger, nullable=False),
+        sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
+    )
+    op.create_table(
         "server_settings",
         sa.Column("name", sa.String(64), primary_key=True),
         sa.Column("value", sa.Text, nullable=False),
@@ -67,6 +76,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("server_settings")
+    op.drop_table("sync_state")
     op.drop_table("audit_log")
     op.drop_index("ix_tombstones_account_seq", "tombstones")
     op.drop_table("tombstones")

@@ -1,0 +1,88 @@
+"""Reading the change feed: sessions and tombstones after a position, in ``seq`` order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, exists, select
+
+from sharelog.store.schema import accounts, sessions, tombstones
+from sharelog.store.usage import session_details
+from sharelog.timestamps import format_timestamp_us
+
+
+class PositionGone(LookupError):
+    """A position from before tombstones that have since been pruned."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    changes: list[dict[str, Any]]
+    next_seq: int
+    has_more: bool
+    # The account's latest position in the same snapshot (a long poll waits past it).
+    latest_seq: int
+
+
+def read_changes(
+    conn: Connection, account_id: int, since: int, limit: int, now_us: int
+) -> FeedPage:
+    """Each session whose latest ``seq`` is after ``since``, once, at that ``seq``.
+
+    Sessions not yet in usage (no start) are left out until they are; a
+    tombstone is left out once its id has started again (its session is then
+    listed at a later ``seq``). Raises PositionGone for a pruned position.
+    """
+    positions = conn.execute(
+        select(accounts.c.pruned_seq, accounts.c.last_seq).where(accounts.c.id == account_id)
+    ).first()
+    pruned, latest = (int(positions[0]), int(positions[1])) if positions else (0, 0)
+    # At 0 a client holds nothing, so no deletion it missed can matter.
+    if 0 < since < pruned:
+        raise PositionGone(since)
+    live = conn.execute(
+        select(sessions.c.id, sessions.c.seq, sessions.c.changed_us)
+        .where(
+            sessions.c.account_id == account_id,
+            sessions.c.seq > since,
+            sessions.c.start_us.is_not(None),
+        )
+        .order_by(sessions.c.seq)
+        .limit(limit + 1)
+    ).all()
+    restarted = exists().where(
+        sessions.c.account_id == tombstones.c.account_id,
+        sessions.c.id == tombstones.c.id,
+        sessions.c.start_us.is_not(None),
+    )
+    dead = conn.execute(
+        select(tombstones.c.id, tombstones.c.seq, tombstones.c.deleted_us)
+        .where(tombstones.c.account_id == account_id, tombstones.c.seq > since, ~restarted)
+        .order_by(tombstones.c.seq)
+        .limit(limit + 1)
+    ).all()
+    merged = sorted(
+        [(int(r.seq), r.id, r.changed_us, True) for r in live]
+        + [(int(r.seq), r.id, r.deleted_us, False) for r in dead]
+    )
+    page = merged[:limit]
+    details = session_details(
+        conn, account_id, [sid for _, sid, _, alive in page if alive], now_us, format_timestamp_us
+    )
+    changes = [
+        {
+            "seq": seq,
+            "change": "updated" if alive else "deleted",
+            "changed": format_timestamp_us(int(changed_us or 0)),
+            "id": sid,
+            "session": details[sid] if alive else None,
+        }
+        for seq, sid, changed_us, alive in page
+    ]
+    return FeedPage(
+        changes=changes,
+        next_seq=page[-1][0] if page else since,
+        has_more=len(merged) > limit,
+        latest_seq=latest,
+    )
