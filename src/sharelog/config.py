@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from sharelog.proxies import parse_networks
+
 DEFAULT_DATABASE_URL = "sqlite:///sharelog.db"
 STORE_IP_POLICIES = ("none", "truncated", "full")
 
@@ -59,6 +61,13 @@ class Settings:
             "loopback clients are exempt."
         },
     )
+    trusted_proxies: str = field(
+        default="",
+        metadata={
+            "help": "Comma list of CIDRs whose X-Forwarded-For is believed (a balancer in front); "
+            "empty: none"
+        },
+    )
     log_level: str = field(default="info", metadata={"help": "Log level of the server."})
     secret_key: str = field(
         default="",
@@ -89,6 +98,7 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
+        parse_networks(self.trusted_proxies)  # raises ValueError naming a bad CIDR
         if self.store_ip not in STORE_IP_POLICIES:
             raise ValueError(
                 f"SHARELOG_STORE_IP must be one of {', '.join(STORE_IP_POLICIES)}, got {self.store_ip!r}"

@@ -1,4 +1,4 @@
-"""Authentication: three forms of the key, 401 with the challenge, 403 for a read key
+"""Authentication: four forms of the key, 401 with the challenge, 403 for a read key
 on a write endpoint, keys kept only as hashes, and accounts that never see each other."""
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ WINDOW = {"from": "2026-11-01", "to": "2026-11-10"}
 
 
 def key_forms(key: str) -> dict[str, str]:
-    """The three Authorization headers the contract accepts for one key."""
+    """The four Authorization headers the contract accepts for one key."""
     return {
         "basic-raw": f"Basic {key}",
         "bearer": f"Bearer {key}",
         "http-basic": "Basic " + base64.b64encode(f"{key}:".encode()).decode(),
+        "bare": key,
     }
 
 
@@ -36,7 +37,7 @@ def assert_unauthorized(response: httpx.Response) -> None:
     assert response.headers["www-authenticate"] == CHALLENGE
 
 
-@pytest.mark.parametrize("form", ["basic-raw", "bearer", "http-basic"])
+@pytest.mark.parametrize("form", ["basic-raw", "bearer", "http-basic", "bare"])
 def test_every_key_form_reads(client: TestClient, tenant: Tenant, form: str) -> None:
     Api(client, tenant).import_sessions(session_body("s-1"))
     headers = {"Authorization": key_forms(tenant.read_key)[form]}
@@ -46,7 +47,7 @@ def test_every_key_form_reads(client: TestClient, tenant: Tenant, form: str) -> 
     assert client.get("/ss/api/sessions/s-1", headers=headers).status_code == 200
 
 
-@pytest.mark.parametrize("form", ["basic-raw", "bearer", "http-basic"])
+@pytest.mark.parametrize("form", ["basic-raw", "bearer", "http-basic", "bare"])
 def test_every_key_form_writes(client: TestClient, tenant: Tenant, form: str) -> None:
     headers = {"Authorization": key_forms(tenant.write_key)[form]}
     response = client.post("/ss/api/sessions", json=session_body(f"s-{form}"), headers=headers)
@@ -127,7 +128,7 @@ def test_a_revoked_key_is_401_in_every_form(
     )
 
 
-@pytest.mark.parametrize("form", ["basic-raw", "bearer", "http-basic"])
+@pytest.mark.parametrize("form", ["basic-raw", "bearer", "http-basic", "bare"])
 def test_a_read_key_on_a_write_endpoint_is_403_and_writes_nothing(
     client: TestClient, tenant: Tenant, form: str
 ) -> None:

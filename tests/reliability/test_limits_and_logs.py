@@ -51,11 +51,41 @@ def test_failed_authentication_is_limited_per_address(
         bad = {"Authorization": "Basic slk_guessguessguessguessguessguess00"}
         statuses = [client.get("/ss/api/usage", headers=bad).status_code for _ in range(7)]
         assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}
-        # While it is limited even a good key from that address waits: guessing cannot go faster.
+        limited = client.get("/ss/api/usage", headers=bad)
+        assert limited.status_code == 429 and "retry-after" in limited.headers
+        # A valid key from the same address is never locked out (behind a balancer every
+        # tenant may share one address).
         good = client.get(
             "/ss/api/usage", headers={"Authorization": f"Basic {tenant_on_sqlite.read_key}"}
         )
-        assert good.status_code == 429 and "retry-after" in good.headers
+        assert good.status_code == 200
+
+
+def test_forwarded_for_counts_only_from_a_trusted_proxy(
+    sqlite_db: Database, tenant_on_sqlite: Tenant
+) -> None:
+    settings = Settings(
+        database_url=sqlite_db.url, auth_failures_per_minute=2, trusted_proxies="10.0.0.0/8"
+    )
+    app = create_app(settings, database=sqlite_db)
+    bad = {"Authorization": "Basic slk_guessguessguessguessguessguess00"}
+
+    def statuses(peer: str, forwarded: str, n: int) -> list[int]:
+        with TestClient(app, client=(peer, 5000)) as client:
+            headers = {**bad, "X-Forwarded-For": forwarded}
+            return [client.get("/ss/api/usage", headers=headers).status_code for _ in range(n)]
+
+    # Through the trusted balancer, each real client has its own count.
+    assert statuses("10.1.1.1", "203.0.113.5", 3) == [401, 401, 429]
+    assert statuses("10.1.1.1", "203.0.113.6, 10.2.2.2", 2) == [401, 401]
+    # From an untrusted peer the header is ignored: the peer itself is counted.
+    assert statuses("198.51.100.9", "203.0.113.7", 3) == [401, 401, 429]
+    assert statuses("198.51.100.9", "203.0.113.8", 1) == [429]
+
+
+def test_a_bad_trusted_proxies_setting_is_refused() -> None:
+    with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
+        Settings(trusted_proxies="10.0.0.0/8, nonsense")
 
 
 def test_one_json_access_line_per_request_without_secrets(

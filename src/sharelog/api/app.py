@@ -23,6 +23,7 @@ from sharelog.config import Settings
 from sharelog.dashboard.routes import install_dashboard
 from sharelog.geo import open_locator
 from sharelog.ingest import Ingestor
+from sharelog.proxies import TrustedProxies, parse_networks
 from sharelog.removal import Remover
 from sharelog.store import secrets as secret_store
 from sharelog.store.database import Database
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         if settings.rate_limit
         else None
     )
+    app.state.trusted_proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
     app.state.auth_failures = RateLimiter(
         settings.auth_failures_per_minute, "failed authentications from this address"
     )
