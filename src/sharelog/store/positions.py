@@ -37,10 +37,25 @@ def take_positions(conn: Connection, account_id: int, count: int) -> int:
 
 
 def mark_changed(conn: Connection, account_id: int, ids: Sequence[str], now_us: int) -> int:
-    """Give each of these sessions a new position, in the order given; return the first."""
+    """Give each of these (existing) sessions a new position, in the order given; return
+    the first. Writers that insert or update the rows anyway set ``seq`` themselves
+    (``take_positions``): on PostgreSQL a statement per row costs a round trip each."""
     if not ids:
         return 0
     first = take_positions(conn, account_id, len(ids))
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "UPDATE sessions SET seq = v.seq, changed_us = %(now)s "
+            "FROM unnest(string_to_array(%(ids)s, E'\\n'), %(seqs)s::bigint[]) AS v(id, seq) "
+            "WHERE sessions.account_id = %(account)s AND sessions.id = v.id",
+            {
+                "now": now_us,
+                "account": account_id,
+                "ids": "\n".join(ids),
+                "seqs": list(range(first, first + len(ids))),
+            },
+        )
+        return first
     conn.execute(
         update(sessions)
         .where(sessions.c.account_id == bindparam("b_account"), sessions.c.id == bindparam("b_id"))
