@@ -154,7 +154,14 @@ def format_timestamp(us: int) -> str:
 
 def format_timestamp_us(us: int) -> str:
     """RFC 3339 in UTC with ``Z`` and six fraction digits (the change feed keeps them)."""
-    return f"{format_timestamp(us)[:-1]}.{us % US_PER_SECOND:06d}Z"
+    seconds, fraction = divmod(us, US_PER_SECOND)
+    day, second_of_day = divmod(seconds, 86_400)
+    prefix = _DAY_PREFIX.get(day)
+    if prefix is None:
+        prefix = format_timestamp(us)[:11]
+    hour, rest = divmod(second_of_day, 3600)
+    minute, second = divmod(rest, 60)
+    return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}.{fraction:06d}Z"
 
 
 def to_datetime(us: int) -> datetime:

@@ -189,9 +189,7 @@ def _shares_of(
             .where(shares.c.account_id == account_id, one_of(conn, shares.c.session_id, ids))
             .order_by(shares.c.session_id, shares.c.at_us, shares.c.seq, shares.c.event_id)
         ):
-            by_session[sid].append(
-                {"at": fmt(at_us), "type": kind, "title": title, "url": url}
-            )
+            by_session[sid].append({"at": fmt(at_us), "type": kind, "title": title, "url": url})
     return by_session
 
 
@@ -267,27 +265,34 @@ def session_details(
         session["viewers"]["list"] = []
     if not rows:
         return details
-    for v in conn.execute(
-        select(viewers)
+    rows_by_session = conn.execute(
+        select(
+            viewers.c.session_id,
+            viewers.c.id,
+            viewers.c.joined_us,
+            viewers.c.left_us,
+            viewers.c.country,
+            viewers.c.region,
+            viewers.c.city,
+        )
         .where(
             viewers.c.account_id == account_id,
             one_of(conn, viewers.c.session_id, list(details)),
             viewers.c.joined_us.is_not(None),
         )
         .order_by(viewers.c.session_id, viewers.c.joined_us, viewers.c.id)
-    ):
-        details[v.session_id]["viewers"]["list"].append(
+    ).all()
+    for sid, vid, joined_us, left_us, country, region, city in rows_by_session:
+        details[sid]["viewers"]["list"].append(
             {
-                "id": v.id,
-                "joined": fmt(v.joined_us),
-                "left": None if v.left_us is None else fmt(v.left_us),
-                "seconds": max(
-                    0, (runs_to[v.session_id] if v.left_us is None else v.left_us) - v.joined_us
-                )
+                "id": vid,
+                "joined": fmt(joined_us),
+                "left": None if left_us is None else fmt(left_us),
+                "seconds": max(0, (runs_to[sid] if left_us is None else left_us) - joined_us)
                 // US_PER_SECOND,
-                "country": v.country,
-                "region": v.region,
-                "city": v.city,
+                "country": country,
+                "region": region,
+                "city": city,
             }
         )
     return details
