@@ -25,11 +25,12 @@ import orjson
 from sqlalchemy import Connection, bindparam, select, update
 
 from sharelog.domain import EventIn, EventResult
+from sharelog.store import segments
 from sharelog.store.bulk import bulk_insert, one_of
 from sharelog.store.schema import EVENT_SHARE_SEQ, sessions, shares, viewers
 from sharelog.store.sessions import record_agents
 
-_SESSION_FIELDS = ("agent", "start_us", "start_key", "end_us")
+_SESSION_FIELDS = ("agent", "start_us", "start_key", "end_us", *segments.SESSION_FIELDS)
 _VIEWER_FIELDS = (
     "joined_us",
     "last_join_us",
@@ -41,8 +42,9 @@ _VIEWER_FIELDS = (
     "loc_at_us",
     "loc_key",
     "ip",
+    *segments.VIEWER_FIELDS,
 )
-_NO_VIEWER = dict.fromkeys(_VIEWER_FIELDS)
+_NO_VIEWER = {**dict.fromkeys(_VIEWER_FIELDS), **segments.NEW_VIEWER}
 
 
 def claim_event_ids(
@@ -134,7 +136,10 @@ def apply_events(
     session_ids = list(dict.fromkeys(e.session_id for e in accepted))
     old_sessions, old_viewers = _load(conn, account_id, session_ids)
     state = {
-        sid: dict(old_sessions.get(sid) or dict.fromkeys(("id", *_SESSION_FIELDS)))
+        sid: dict(
+            old_sessions.get(sid)
+            or {**dict.fromkeys(("id", *_SESSION_FIELDS)), **segments.NEW_SESSION}
+        )
         for sid in session_ids
     }
     for sid in session_ids:
@@ -143,6 +148,7 @@ def apply_events(
     touched_viewers: set[tuple[str, str]] = set()
     new_shares: list[dict[str, Any]] = []
     agents: set[str] = set()
+    marks = segments.NewMarks()
 
     for e in accepted:
         s = state[e.session_id]
@@ -150,6 +156,11 @@ def apply_events(
             if _earlier(e.at_us, e.id, s["start_us"], s["start_key"]):
                 s.update(start_us=e.at_us, start_key=e.id, agent=e.agent)
                 agents.add(e.agent or "")
+            # The name last received, in order of arrival (the contract's rule).
+            if e.agent_name is not None:
+                s["agent_name"] = e.agent_name
+        elif e.type in segments.WEBCAM_TYPES:
+            marks.webcam(e)
         elif e.type == "session.ended":
             if s["end_us"] is None or e.at_us > s["end_us"]:
                 s["end_us"] = e.at_us
@@ -172,6 +183,7 @@ def apply_events(
             if v is None:
                 v = viewer_state[key] = {"session_id": key[0], "id": key[1], **_NO_VIEWER}
             touched_viewers.add(key)
+            marks.viewer(key, e)
             if e.type == "viewer.joined":
                 _merge_join(v, e)
             elif v["last_leave_us"] is None or e.at_us > v["last_leave_us"]:
@@ -181,6 +193,7 @@ def apply_events(
         v = viewer_state[key]
         leave, join = v["last_leave_us"], v["last_join_us"]
         v["left_us"] = leave if leave is not None and (join is None or leave >= join) else None
+    marks.apply(state, old_sessions, viewer_state)
 
     _write_sessions(conn, account_id, state, old_sessions, now_us)
     bulk_insert(conn, shares, new_shares)
@@ -205,7 +218,11 @@ def _merge_join(v: dict[str, Any], e: EventIn) -> None:
             loc_at_us=e.at_us,
             loc_key=e.id,
             ip=e.ip,
+            loc_by_ip=e.located_by_ip,
         )
+    if e.client is not None and _earlier(e.at_us, e.id, v["ua_at_us"], v["ua_key"]):
+        c = e.client
+        v.update(browser=c.browser, os=c.os, device=c.device, ua_at_us=e.at_us, ua_key=e.id)
 
 
 def _write_sessions(

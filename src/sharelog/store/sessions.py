@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Connection, delete, select
 
 from sharelog.domain import IngestResult, SessionIn
+from sharelog.store import segments
 from sharelog.store.bulk import bulk_insert, insert_ignoring_conflicts, one_of
 from sharelog.store.schema import agents, sessions, shares, viewers
 
@@ -74,6 +75,7 @@ def import_sessions(
                 "start_key": "",
                 "end_us": s.end_us,
                 "updated_us": now_us,
+                **segments.imported_session_columns(s),
             }
         )
         for seq, share in enumerate(s.shares):
@@ -108,6 +110,7 @@ def import_sessions(
                     "loc_at_us": v.joined_us if located else None,
                     "loc_key": "" if located else None,
                     "ip": v.ip,
+                    **segments.imported_viewer_columns(v),
                 }
             )
     bulk_insert(conn, sessions, session_rows)
