@@ -60,9 +60,7 @@ class Ingestor:
     def ingest_events(self, account_id: int, events: list[EventIn]) -> EventResult:
         """Geolocate the joins that carry an ip, parse their user agents, then claim and
         merge the events."""
-        joins = [
-            i for i, e in enumerate(events) if e.ip is not None or e.user_agent is not None
-        ]
+        joins = [i for i, e in enumerate(events) if e.ip is not None or e.user_agent is not None]
         if joins:
             as_viewers = [
                 ViewerIn(

@@ -272,9 +272,7 @@ def to_session(s: SessionBody) -> SessionIn:
                 left_us=v.left,
                 ip=v.ip,
                 location=location_of(v.location),
-                segments=None
-                if v.segments is None
-                else [(x.joined, x.left) for x in v.segments],
+                segments=None if v.segments is None else [(x.joined, x.left) for x in v.segments],
                 user_agent=v.user_agent,
             )
             for v in s.viewers

@@ -28,7 +28,14 @@ from sharelog.client._exceptions import (
     TransportError,
     error_for,
 )
-from sharelog.client._models import EventsResult, ImportResult, Session, Usage, known
+from sharelog.client._models import (
+    EventsResult,
+    ImportResult,
+    NewSession,
+    Session,
+    Usage,
+    known,
+)
 
 T = TypeVar("T")
 
@@ -105,6 +112,12 @@ def read_json_value(value: Any, build: Callable[[Any], T], what: str) -> T:
 def _as_usage_document(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict) or "from" not in data or "to" not in data:
         raise ValueError("no usage window")
+    return data
+
+
+def _as_sessions_document(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict) or not isinstance(data.get("sessions"), list):
+        raise ValueError('not {"sessions": [...]}')
     return data
 
 
@@ -238,6 +251,20 @@ class UsageClient:
         response = self.request("GET", "/ss/api/usage", params=usage_params(from_, to, agents))
         return read_json(response, _as_usage_document)
 
+    def usage_new(
+        self, from_: Moment = None, to: Moment = None, agents: Sequence[str] | None = None
+    ) -> list[NewSession]:
+        """Every session of a window from ``GET /ss/api/usage_new``."""
+        document = self.usage_new_document(from_, to, agents)
+        return [read_json_value(s, NewSession.from_json, "a session") for s in document["sessions"]]
+
+    def usage_new_document(
+        self, from_: Moment = None, to: Moment = None, agents: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """``GET /ss/api/usage_new`` as plain JSON: ``{"sessions": [...]}``."""
+        response = self.request("GET", "/ss/api/usage_new", params=usage_params(from_, to, agents))
+        return read_json(response, _as_sessions_document)
+
     def iter_pages(
         self,
         from_: Moment = None,
@@ -345,6 +372,15 @@ class AsyncUsageClient:
             "GET", "/ss/api/usage", params=usage_params(from_, to, agents)
         )
         return read_json(response, Usage.from_json)
+
+    async def usage_new(
+        self, from_: Moment = None, to: Moment = None, agents: Sequence[str] | None = None
+    ) -> list[NewSession]:
+        response = await self.request(
+            "GET", "/ss/api/usage_new", params=usage_params(from_, to, agents)
+        )
+        document = read_json(response, _as_sessions_document)
+        return [read_json_value(s, NewSession.from_json, "a session") for s in document["sessions"]]
 
     async def iter_sessions(
         self,
