@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from sharelog.api.auth import writer
-from sharelog.api.body import read_json
+from sharelog.api.body import read_body
 from sharelog.api.event_bodies import parse_events_body
 from sharelog.api.openapi import ERRORS, EventsReply
 from sharelog.api.responses import json_response
@@ -32,7 +32,7 @@ router = APIRouter(tags=["events"])
     },
 )
 async def post_events(request: Request, principal: Principal = Depends(writer)) -> Response:
-    events = parse_events_body(await read_json(request))
+    events = await read_body(request, parse_events_body)
     result = await run_in_threadpool(
         request.app.state.ingestor.ingest_events, principal.account_id, events
     )
