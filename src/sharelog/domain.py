@@ -178,3 +178,6 @@ class EventResult:
     accepted: int
     duplicates: int
     changes: tuple[SessionChange, ...] = ()
+    # Accepted events not applied: they would have taken a session past
+    # MAX_SHARES shares or MAX_VIEWERS viewers.
+    over_limit: int = 0

@@ -28,19 +28,22 @@ from sharelog.api.params import check_email
 from sharelog.domain import Location, SessionIn, ShareIn, ViewerIn
 from sharelog.errors import InvalidParameter
 from sharelog.geo.locator import parse_ip
+from sharelog.limits import (
+    ID_PATTERN,
+    MAX_AGENT_NAME,
+    MAX_EMAIL,
+    MAX_ID,
+    MAX_PLACE,
+    MAX_SEGMENTS,
+    MAX_SESSIONS_PER_REQUEST,
+    MAX_SHARES,
+    MAX_TITLE,
+    MAX_URL,
+    MAX_USER_AGENT,
+    MAX_VIEWERS,
+    MAX_WEBCAM_SECONDS,
+)
 from sharelog.timestamps import parse_timestamp
-
-MAX_SESSIONS_PER_REQUEST = 1000
-MAX_SHARES = 1000
-MAX_VIEWERS = 1000
-MAX_SEGMENTS = 1000  # per imported viewer
-MAX_AGENT_NAME = 200
-MAX_USER_AGENT = 1000
-MAX_TITLE = 1000
-MAX_URL = 2048
-MAX_PLACE = 200  # a location's region or city
-MAX_WEBCAM_SECONDS = 10**12  # far above any session, well inside a BIGINT
-ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,128}$"
 
 
 def _no_nul(value: str) -> str:
@@ -86,11 +89,11 @@ Timestamp = Annotated[
     BeforeValidator(_timestamp),
     Field(json_schema_extra={"type": ["string", "number"], "format": "date-time or Unix seconds"}),
 ]
-Identifier = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=128)]
+Identifier = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=MAX_ID)]
 Email = Annotated[
     str,
     BeforeValidator(_email),
-    Field(json_schema_extra={"type": "string", "format": "email", "maxLength": 254}),
+    Field(json_schema_extra={"type": "string", "format": "email", "maxLength": MAX_EMAIL}),
 ]
 # Length first, then the NUL check: a constraint placed after a validator
 # reports "Value should have at most 1000 items" for a string.

@@ -24,8 +24,8 @@ from sharelog.api.bodies import (
 from sharelog.api.event_fastpath import read_plain_events
 from sharelog.domain import EventIn
 from sharelog.errors import InvalidParameter
+from sharelog.limits import MAX_EVENTS_PER_REQUEST
 
-MAX_EVENTS_PER_REQUEST = 5000
 EVENT_TYPES = (
     "session.started",
     "share.started",

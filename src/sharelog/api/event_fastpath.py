@@ -15,21 +15,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sharelog.api.bodies import (
-    MAX_AGENT_NAME,
-    MAX_PLACE,
-    MAX_TITLE,
-    MAX_URL,
-    MAX_USER_AGENT,
-)
 from sharelog.api.params import check_email
 from sharelog.domain import SHARE_TYPES, EventIn, Location
 from sharelog.geo.locator import parse_ip
+from sharelog.limits import MAX_AGENT_NAME, MAX_ID, MAX_PLACE, MAX_TITLE, MAX_URL, MAX_USER_AGENT
 from sharelog.timestamps import TimestampError, parse_timestamp
 
 # Every id of a batch, each followed by a newline (not an id character), is
 # checked by one match: a match per id cost a fifth of the reader's time.
-_IDS = re.compile(r"(?:[A-Za-z0-9._:\-]{1,128}\n)*")
+_IDS = re.compile(rf"(?:[A-Za-z0-9._:\-]{{1,{MAX_ID}}}\n)*")
 _VIEWER_TYPES = ("viewer.joined", "viewer.left")
 _NO_FIELD_TYPES = ("session.ended", "webcam.started", "webcam.stopped")
 

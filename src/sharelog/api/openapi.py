@@ -158,6 +158,11 @@ class EventsReply(BaseModel):
     received: int
     accepted: int
     duplicates: int
+    over_limit: int | SkipJsonSchema[None] = Field(
+        None,
+        description="present when some accepted events were not applied: they would have "
+        "taken a session past 1,000 shares or 1,000 viewers",
+    )
 
 
 class Change(BaseModel):

@@ -22,9 +22,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from sharelog.domain import EventIn, EventResult
+from sharelog.limits import MAX_SHARES, MAX_VIEWERS
 from sharelog.store import segments
 from sharelog.store.bulk import bulk_insert, one_of
 from sharelog.store.positions import session_change, take_positions
@@ -150,6 +151,13 @@ def apply_events(
     new_shares: list[dict[str, Any]] = []
     agents: set[str] = set()
     marks = segments.NewMarks()
+    # A session holds at most MAX_SHARES shares and MAX_VIEWERS viewers, as an
+    # import does: events past them are counted (over_limit), not applied.
+    share_counts = _share_counts(conn, account_id, accepted, old_sessions)
+    viewer_counts: dict[str, int] = {}
+    for sid, _ in viewer_state:
+        viewer_counts[sid] = viewer_counts.get(sid, 0) + 1
+    over_limit = 0
 
     for e in accepted:
         s = state[e.session_id]
@@ -166,6 +174,10 @@ def apply_events(
             if s["end_us"] is None or e.at_us > s["end_us"]:
                 s["end_us"] = e.at_us
         elif e.type == "share.started":
+            if share_counts.get(e.session_id, 0) >= MAX_SHARES:
+                over_limit += 1
+                continue
+            share_counts[e.session_id] = share_counts.get(e.session_id, 0) + 1
             new_shares.append(
                 {
                     "account_id": account_id,
@@ -182,6 +194,10 @@ def apply_events(
             key = (e.session_id, e.viewer_id or "")
             v = viewer_state.get(key)
             if v is None:
+                if viewer_counts.get(e.session_id, 0) >= MAX_VIEWERS:
+                    over_limit += 1
+                    continue
+                viewer_counts[e.session_id] = viewer_counts.get(e.session_id, 0) + 1
                 v = viewer_state[key] = {"session_id": key[0], "id": key[1], **_NO_VIEWER}
             touched_viewers.add(key)
             marks.viewer(key, e)
@@ -218,7 +234,27 @@ def apply_events(
         accepted=len(accepted),
         duplicates=len(events) - len(accepted),
         changes=tuple(changes),
+        over_limit=over_limit,
     )
+
+
+def _share_counts(
+    conn: Connection, account_id: int, accepted: Sequence[EventIn], old: dict[str, Any]
+) -> dict[str, int]:
+    """How many shares the stored sessions that this batch adds shares to hold already."""
+    ids = list(
+        {e.session_id for e in accepted if e.type == "share.started" and e.session_id in old}
+    )
+    if not ids:
+        return {}
+    return {
+        sid: int(n)
+        for sid, n in conn.execute(
+            select(shares.c.session_id, func.count())
+            .where(shares.c.account_id == account_id, one_of(conn, shares.c.session_id, ids))
+            .group_by(shares.c.session_id)
+        ).all()
+    }
 
 
 def _merge_join(v: dict[str, Any], e: EventIn) -> None:
