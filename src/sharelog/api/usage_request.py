@@ -112,6 +112,16 @@ def _quality(options: list[str]) -> float:
     return 1.0
 
 
+def usage_window(from_us: int | None, to_us: int | None, now_us: int) -> tuple[int, int]:
+    """The window with the contract's defaults: ``to`` now, ``from`` 28 days before it
+    (never before year 1, the earliest instant a response can write); 400 unless from < to."""
+    to = now_us if to_us is None else to_us
+    start = max(MIN_US, to - DEFAULT_WINDOW_US) if from_us is None else from_us
+    if start >= to:
+        raise InvalidParameter("from", "must be before to")
+    return start, to
+
+
 def parse_usage_request(
     params: QueryParams,
     headers: Headers,
@@ -157,13 +167,7 @@ def parse_usage_request(
         values["from"], values["to"], agents = cursor.from_us, cursor.to_us, cursor.agents
         after = (cursor.start_us, cursor.session_id)
 
-    to_us = values["to"] if values["to"] is not None else now_us
-    # The default window stops at the earliest instant a response can write (year 1).
-    from_us = (
-        values["from"] if values["from"] is not None else max(MIN_US, to_us - DEFAULT_WINDOW_US)
-    )
-    if from_us >= to_us:
-        raise InvalidParameter("from", "must be before to")
+    from_us, to_us = usage_window(values["from"], values["to"], now_us)
     return UsageRequest(
         query=UsageQuery(from_us=from_us, to_us=to_us, agents=agents, now_us=now_us),
         include=include,

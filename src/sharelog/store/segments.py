@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 
 from sharelog.domain import SessionIn, ViewerIn
-from sharelog.timestamps import US_PER_SECOND
+from sharelog.timestamps import whole_seconds
 
 LEAVE, JOIN = 0, 1
 
@@ -110,10 +110,6 @@ def peak(segment_lists: Iterable[Sequence[Segment]], end_us: int | None) -> int:
         current += step
         best = max(best, current)
     return best
-
-
-def whole_seconds(joined: int, left: int) -> int:
-    return max(0, left - joined) // US_PER_SECOND
 
 
 def watched_seconds(segments: Sequence[Segment], runs_to_us: int) -> int:

@@ -18,7 +18,7 @@ from sharelog.domain import UsageQuery
 from sharelog.store.bulk import one_of
 from sharelog.store.schema import sessions, shares, viewers
 from sharelog.store.segments import Segment, decode_segments, watched_seconds, webcam_seconds
-from sharelog.timestamps import US_PER_SECOND, format_timestamp
+from sharelog.timestamps import US_PER_SECOND, format_timestamp, whole_seconds
 
 SESSION_CHUNK = 1000
 # What a session's row gives its usage object.
@@ -56,7 +56,8 @@ class Stats:
 
 
 def duration_seconds(now_us: int) -> ColumnElement[Any]:
-    """floor(end - start) in whole seconds, never negative; ongoing sessions run to now."""
+    """``whole_seconds(start, end)`` in SQL, for aggregates: floor(end - start), never
+    negative; ongoing sessions run to now."""
     end = func.coalesce(sessions.c.end_us, literal(now_us, BigInteger))
     diff = end - sessions.c.start_us
     return case((diff < 0, 0), else_=diff) // US_PER_SECOND
@@ -184,7 +185,7 @@ def build_sessions(
                 "agent_name": row.agent_name,
                 "start": fmt(start_us),
                 "end": None if end_us is None else fmt(end_us),
-                "duration": max(0, runs_to - start_us) // US_PER_SECOND,
+                "duration": whole_seconds(start_us, runs_to),
                 "shares": share_log.get(row.id, []),
                 "viewers": {
                     "count": sum(g["count"] for g in groups),
@@ -326,8 +327,7 @@ def session_details(
                 "id": v.id,
                 "joined": fmt(v.joined_us),
                 "left": None if v.left_us is None else fmt(v.left_us),
-                "seconds": max(0, (ends if v.left_us is None else v.left_us) - v.joined_us)
-                // US_PER_SECOND,
+                "seconds": whole_seconds(v.joined_us, ends if v.left_us is None else v.left_us),
                 "country": v.country,
                 "region": v.region,
                 "city": v.city,

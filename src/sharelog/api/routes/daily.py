@@ -15,11 +15,11 @@ from sharelog.api.auth import reader
 from sharelog.api.openapi import ERRORS
 from sharelog.api.params import email_param, single, timestamp_param
 from sharelog.api.responses import json_response
-from sharelog.api.usage_request import DEFAULT_WINDOW_US
+from sharelog.api.usage_request import usage_window
 from sharelog.domain import Principal, UsageQuery
 from sharelog.errors import InvalidParameter
 from sharelog.store.daily import daily_totals, local_date
-from sharelog.timestamps import MIN_US, now_us
+from sharelog.timestamps import now_us
 
 router = APIRouter(tags=["usage"])
 # A window's answer has a line per day: a century of days is about 1.8 MB.
@@ -104,15 +104,11 @@ async def get_daily_usage(
     given_from, given_to = single(params, "from"), single(params, "to")
     zone = zone_param(single(params, "tz"))
     agents = tuple(sorted({email_param("agent", a) for a in params.getlist("agent")}))
-    to_us = now if given_to is None else timestamp_param("to", given_to)
-    # The same defaults as /ss/api/usage: 28 days back, never before year 1.
-    from_us = (
-        max(MIN_US, to_us - DEFAULT_WINDOW_US)
-        if given_from is None
-        else timestamp_param("from", given_from)
+    from_us, to_us = usage_window(
+        None if given_from is None else timestamp_param("from", given_from),
+        None if given_to is None else timestamp_param("to", given_to),
+        now,
     )
-    if from_us >= to_us:
-        raise InvalidParameter("from", "must be before to")
     if to_us - from_us > MAX_DAYS * DAY_US:
         raise InvalidParameter("from", f"the window may span at most {MAX_DAYS} days")
     days = local_days(from_us, to_us, zone)
