@@ -153,7 +153,7 @@ def test_a_synced_copy_equals_the_server_after_concurrent_writes_and_a_kill(
             t.join()
         # Resume: catch up from the position the killed sync committed.
         done = run_sync(server.url, tenant.read_key, local_url)
-        output = done.communicate(timeout=120)[0].decode()
+        output = done.communicate(timeout=300)[0].decode()
         assert done.returncode == 0, output
         assert "in sync" in output
 
@@ -178,11 +178,11 @@ def test_sync_refuses_a_copy_of_another_server(db: Database, tmp_path: Path) -> 
     local = f"sqlite:///{tmp_path / 'copy.db'}"
     try:
         first = run_sync(server.url, tenant.read_key, local)
-        assert first.wait(timeout=60) == 0
+        assert first.wait(timeout=180) == 0
         other = run_sync(server.url.replace("127.0.0.1", "localhost"), tenant.read_key, local)
-        output = other.communicate(timeout=60)[0].decode()
+        output = other.communicate(timeout=180)[0].decode()
         assert other.returncode == 2 and "copy of" in output
         bad_key = run_sync(server.url, "slk_nope", local, "--account", "other")
-        assert bad_key.wait(timeout=60) == 3
+        assert bad_key.wait(timeout=180) == 3
     finally:
         server.stop()
