@@ -60,6 +60,23 @@ class Settings:
         },
     )
     log_level: str = field(default="info", metadata={"help": "Log level of the server."})
+    deliver: bool = field(
+        default=True,
+        metadata={"help": "`serve` also sends webhooks (`--no-deliver` turns it off)."},
+    )
+    webhook_allow_private: bool = field(
+        default=False,
+        metadata={
+            "help": "Allow webhook URLs on loopback, private, link-local and other "
+            "non-public addresses (for tests and closed networks)."
+        },
+    )
+    webhook_concurrency: int = field(
+        default=64, metadata={"help": "Webhook requests in flight per sender process."}
+    )
+    webhook_endpoint_concurrency: int = field(
+        default=8, metadata={"help": "Webhook requests in flight to one endpoint per sender."}
+    )
 
     def __post_init__(self) -> None:
         if self.store_ip not in STORE_IP_POLICIES:
@@ -73,6 +90,8 @@ class Settings:
             "pool_size",
             "auth_failures_per_minute",
             "body_timeout_seconds",
+            "webhook_concurrency",
+            "webhook_endpoint_concurrency",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"SHARELOG_{name.upper()} must be at least 1")
@@ -96,6 +115,13 @@ class Settings:
 
 
 def _coerce(name: str, raw: str, default: object) -> object:
+    if isinstance(default, bool):  # before int: a bool is an int
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"SHARELOG_{name.upper()} must be true or false, got {raw!r}")
     if isinstance(default, int):
         try:
             return int(raw)

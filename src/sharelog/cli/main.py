@@ -13,6 +13,7 @@ from sharelog.cli.demo import demo_session_count, fill_demo, read_key
 from sharelog.cli.geo import geo_app
 from sharelog.cli.importer import import_command
 from sharelog.cli.usage import usage_command
+from sharelog.cli.webhooks import deliver_command, webhooks_app
 from sharelog.geo import GeoError, open_locator
 
 app = typer.Typer(
@@ -26,7 +27,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(geo_app, name="geo")
+app.add_typer(webhooks_app, name="webhooks")
 app.command("usage")(usage_command)
+app.command("deliver")(deliver_command)
 app.command("import")(import_command)
 
 DEMO_SESSIONS = 2000
@@ -55,6 +58,9 @@ def serve(
     demo: bool = typer.Option(
         False, "--demo", help="Fill the demo account if it is empty and print a read key."
     ),
+    no_deliver: bool = typer.Option(
+        False, "--no-deliver", help="Do not send webhooks (run `sharelog deliver` elsewhere)."
+    ),
 ) -> None:
     """Apply pending migrations, then serve the API."""
     config = settings(database_url=database_url, host=host, port=port, workers=workers)
@@ -69,6 +75,8 @@ def serve(
     db.dispose()
     # Workers rebuild the settings from the environment: hand them the flags that way.
     os.environ["SHARELOG_DATABASE_URL"] = config.database_url
+    if no_deliver:
+        os.environ["SHARELOG_DELIVER"] = "false"
     uvicorn.run(
         "sharelog.api.app:serve_app",
         factory=True,
