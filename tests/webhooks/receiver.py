@@ -46,7 +46,9 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             with state.lock:
-                state.requests.append(Received(self.path, dict(self.headers.items()), body))
+                state.requests.append(
+                    Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
             status, extra = state.answers.get(self.path, (204, {}))
             self.send_response(status)
             for name, value in extra.items():

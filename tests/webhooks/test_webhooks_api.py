@@ -133,8 +133,10 @@ def test_patch_checks_the_url_too(admin: Admin) -> None:
         "PATCH", f"/ss/api/webhooks/{created['id']}", json={"url": "http://inside.example/"}
     )
     assert response.status_code == 400 and response.json()["error"]["parameter"] == "url"
-    assert admin.request("GET", f"/ss/api/webhooks/{created['id']}").json()["url"].startswith(
-        "https://public"
+    assert (
+        admin.request("GET", f"/ss/api/webhooks/{created['id']}")
+        .json()["url"]
+        .startswith("https://public")
     )
 
 
@@ -157,9 +159,7 @@ def test_bad_bodies_name_the_field(admin: Admin, body: object, parameter: str) -
     assert response.json()["error"]["parameter"] == parameter
 
 
-def test_private_urls_are_allowed_when_configured(
-    client: TestClient, admin: Admin
-) -> None:
+def test_private_urls_are_allowed_when_configured(client: TestClient, admin: Admin) -> None:
     client.app.state.settings = client.app.state.settings.with_overrides(  # type: ignore[attr-defined]
         webhook_allow_private=True
     )
