@@ -17,13 +17,13 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
+from sqlalchemy import Connection
 from standardwebhooks import Webhook
 
-from sharelog.api.metrics import Metrics
 from sharelog.store import outbox
 from sharelog.store import webhooks as endpoint_store
 from sharelog.store.database import Database
@@ -41,6 +41,9 @@ from sharelog.webhooks.addresses import (
 from sharelog.webhooks.schedule import RETRY_SCHEDULE, next_attempt_us, retry_after_seconds
 from sharelog.webhooks.transport import make_client
 from sharelog.webhooks.wakeup import wakeup
+
+if TYPE_CHECKING:  # the API imports the sender: no import cycle at run time
+    from sharelog.api.metrics import Metrics
 
 log = logging.getLogger("sharelog.webhooks")
 
@@ -62,6 +65,7 @@ class SenderOptions:
     resolver: Resolver = system_resolver
     clock: Any = field(default=now_us)
     flush_seconds: float = 0.05
+    claim_batch_seconds: float = 0.01
 
 
 class Sender:
@@ -89,11 +93,8 @@ class Sender:
         flusher = asyncio.create_task(self._flush_loop(stop))
         try:
             while not stop.is_set():
-                claimed = 0
                 if self._total < self.options.concurrency:
-                    claimed = await self._claim_and_start()
-                if claimed:
-                    continue
+                    await self._claim_and_start()
                 waits = [
                     asyncio.create_task(stop.wait()),
                     asyncio.create_task(woken.wait()),
@@ -106,6 +107,9 @@ class Sender:
                     task.cancel()
                 woken.clear()
                 self._slot_free.clear()
+                # Let completions gather: one claim (one commit) for many free slots,
+                # not one per finished request.
+                await asyncio.sleep(self.options.claim_batch_seconds)
         finally:
             wakeup.detach()
             if self._tasks:
@@ -138,7 +142,13 @@ class Sender:
         return False
 
     async def _claim_and_start(self) -> int:
-        claims, live = await asyncio.to_thread(self._claim)
+        # Outcomes ride along in the claim's transaction: one commit for both.
+        outcomes, self._outcomes = self._outcomes, []
+        try:
+            claims, live = await asyncio.to_thread(self._claim, outcomes)
+        except Exception:
+            self._outcomes[:0] = outcomes
+            raise
         for key in [k for k in self._clients if k not in live and not self._in_flight.get(k)]:
             await self._clients.pop(key).aclose()
         for endpoint, message in claims:
@@ -150,13 +160,16 @@ class Sender:
             task.add_done_callback(self._tasks.discard)
         return len(claims)
 
-    def _claim(self) -> tuple[list[tuple[Endpoint, Claimed]], set[tuple[int, str]]]:
+    def _claim(
+        self, outcomes: list[Outcome]
+    ) -> tuple[list[tuple[Endpoint, Claimed]], set[tuple[int, str]]]:
         options = self.options
         now = options.clock()
         lease_until = now + int(options.lease_seconds * US_PER_SECOND)
         found: list[tuple[Endpoint, Claimed]] = []
         free = options.concurrency - self._total
         with self.db.writing() as conn:
+            self._write_outcomes(conn, outcomes)
             endpoints = endpoint_store.enabled_endpoints(conn)
             if not endpoints:
                 return [], set()
@@ -325,6 +338,12 @@ class Sender:
             await asyncio.sleep(1)
 
     def _write(self, batch: list[Outcome]) -> None:
+        with self.db.writing() as conn:
+            self._write_outcomes(conn, batch)
+
+    def _write_outcomes(self, conn: Connection, batch: list[Outcome]) -> None:
+        if not batch:
+            return
         now = self.options.clock()
         delivered: set[tuple[int, str]] = set()
         failing: set[tuple[int, str]] = set()
@@ -337,16 +356,13 @@ class Sender:
                 failing.add(key)
                 if o.status_code == 410:
                     gone.add(key)
-        with self.db.writing() as conn:
-            outbox.record_outcomes(conn, self.token, batch)
-            for account_id, endpoint_id in sorted(delivered):
-                outbox.note_delivery(conn, account_id, endpoint_id, now)
-            for account_id, endpoint_id in sorted(failing - delivered):
-                outbox.note_failure(
-                    conn, account_id, endpoint_id, now, self.options.disable_after_us
-                )
-            for account_id, endpoint_id in sorted(gone):
-                outbox.disable(conn, account_id, endpoint_id, "the endpoint answered 410 Gone", now)
+        outbox.record_outcomes(conn, self.token, batch)
+        for account_id, endpoint_id in sorted(delivered):
+            outbox.note_delivery(conn, account_id, endpoint_id, now)
+        for account_id, endpoint_id in sorted(failing - delivered):
+            outbox.note_failure(conn, account_id, endpoint_id, now, self.options.disable_after_us)
+        for account_id, endpoint_id in sorted(gone):
+            outbox.disable(conn, account_id, endpoint_id, "the endpoint answered 410 Gone", now)
 
 
 async def _read_at_most(response: httpx.Response, limit: int) -> bytes:
