@@ -77,6 +77,13 @@ class Settings:
     webhook_endpoint_concurrency: int = field(
         default=8, metadata={"help": "Webhook requests in flight to one endpoint per sender."}
     )
+    webhook_lease_seconds: int = field(
+        default=60,
+        metadata={
+            "help": "How long a sender's claim on a message lasts: after a crash, its claimed "
+            "messages are sent again this much later (at least 20, above the 15 s timeout)."
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.store_ip not in STORE_IP_POLICIES:
@@ -95,6 +102,8 @@ class Settings:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"SHARELOG_{name.upper()} must be at least 1")
+        if self.webhook_lease_seconds < 20:
+            raise ValueError("SHARELOG_WEBHOOK_LEASE_SECONDS must be at least 20")
         if self.rate_limit < 0:
             raise ValueError("SHARELOG_RATE_LIMIT must be 0 (off) or more")
 

@@ -3,7 +3,7 @@
 ``python -m tests.webhooks.fast_receiver SECRET`` prints its port, answers every
 POST 204 on keep-alive connections, verifies each request with the Standard
 Webhooks library, and on SIGTERM prints ``{"received", "distinct", "max_per_id",
-"unverified"}`` as JSON. asyncio's raw protocol, not a framework: the receiver
+"unverified", "ended"}`` as JSON. asyncio's raw protocol, not a framework: the receiver
 must not be what a throughput figure measures.
 """
 
@@ -25,6 +25,7 @@ class Stats:
         self.webhook = Webhook(secret)
         self.ids: Counter[str] = Counter()
         self.unverified = 0
+        self.ended: set[str] = set()
 
     def take(self, head: bytes, body: bytes) -> None:
         headers = {}
@@ -32,7 +33,9 @@ class Stats:
             name, _, value = line.partition(b":")
             headers[name.strip().lower().decode()] = value.strip().decode()
         try:
-            self.webhook.verify(body, headers, json_parse=False)
+            payload = self.webhook.verify(body, headers)
+            if payload.get("type") == "session.ended":
+                self.ended.add(payload["data"]["session"]["id"])
         except Exception:
             self.unverified += 1
         self.ids[headers.get("webhook-id", "")] += 1
@@ -80,6 +83,7 @@ async def main(secret: str) -> None:
         "distinct": len(stats.ids),
         "max_per_id": max(stats.ids.values(), default=0),
         "unverified": stats.unverified,
+        "ended": sorted(stats.ended),
     }
     print(json.dumps(summary), flush=True)
 

@@ -104,5 +104,6 @@ def test_three_senders_deliver_everything_once(postgres_url: str, tmp_path: Path
         "distinct": MESSAGES,
         "max_per_id": 1,
         "unverified": 0,
+        "ended": [],
     }, logs[-2000:]
     print(f"\n{MESSAGES} messages by 3 senders in {elapsed:.1f} s: {MESSAGES / elapsed:.0f}/s")

@@ -48,5 +48,6 @@ def sender_options(settings: Settings, resolver: Resolver = system_resolver) -> 
         allow_private=settings.webhook_allow_private,
         concurrency=settings.webhook_concurrency,
         per_endpoint=settings.webhook_endpoint_concurrency,
+        lease_seconds=float(settings.webhook_lease_seconds),
         resolver=resolver,
     )
