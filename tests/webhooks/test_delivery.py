@@ -302,3 +302,26 @@ def test_delivery_checks_the_address_again_and_keeps_the_host_name(
         send(db, clock=lambda: now_us() + 10 * US_PER_SECOND)
         [request] = r.requests
     assert request.headers["host"] == f"receiver.test:{port}"
+
+
+def test_metrics_show_the_queue_and_the_deliveries(
+    client: TestClient, db: Database, admin: Admin
+) -> None:
+    allow_private(client)
+    with receiver() as r:
+        r.answers["/m"] = (500, {})
+        hook = admin.create(r.url + "/m")
+        admin.request("POST", f"/ss/api/webhooks/{hook['id']}/test")
+        text = client.get("/metrics").text
+        assert "sharelog_webhook_queue_depth 1" in text
+        assert "sharelog_webhook_oldest_pending_seconds" in text
+        metrics = client.app.state.metrics  # type: ignore[attr-defined]
+        sender = Sender(
+            db,
+            SenderOptions(allow_private=True, resolver=fake_resolver, poll_seconds=0.05),
+            metrics,
+        )
+        asyncio.run(sender.run_until_idle(timeout=10))
+        text = client.get("/metrics").text
+    assert 'sharelog_webhook_deliveries_total{result="retry"} 1' in text
+    assert f'endpoint="{hook["id"]}"' in text
