@@ -64,7 +64,8 @@ class SenderOptions:
     disable_after_us: int = DISABLE_AFTER_US
     resolver: Resolver = system_resolver
     clock: Any = field(default=now_us)
-    flush_seconds: float = 0.05
+    # Outcomes mostly ride along with claims; this flushes them when nothing is claimed.
+    flush_seconds: float = 0.25
     claim_batch_seconds: float = 0.01
 
 
