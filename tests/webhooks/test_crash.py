@@ -19,6 +19,7 @@ from sharelog.store import migrate
 from sharelog.store.database import Database
 from tests.conftest import make_tenant
 from tests.servers import ServerProcess
+from tests.webhooks.receiver import receiver
 from tests.webhooks.test_outbox import endpoint
 
 SECRET = "whsec_" + "A" * 43 + "="
@@ -123,3 +124,49 @@ def test_every_acknowledged_end_is_delivered_across_kills(tmp_path: Path) -> Non
         f"\n{len(acknowledged)} acknowledged ends over {ROUNDS} SIGKILLs, all delivered; "
         f"{duplicates} duplicate deliveries ({duplicates / summary['distinct']:.1%})"
     )
+
+
+@pytest.mark.slow
+def test_serve_with_no_deliver_sends_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'quiet.db'}"
+    db = Database(url)
+    migrate.upgrade(db.engine)
+    tenant = make_tenant(db, "acme")
+    endpoint(db, tenant, "ep_quiet", ("*",))
+    env = {"SHARELOG_WEBHOOK_ALLOW_PRIVATE": "true"}
+    with receiver() as r:
+        with db.writing() as conn:
+            conn.execute(text("UPDATE webhook_endpoints SET url = :u"), {"u": r.url + "/q"})
+        server = ServerProcess(url, "--no-deliver", env=env)
+        try:
+            reply = httpx.post(
+                f"{server.url}/ss/api/events",
+                json={
+                    "events": [
+                        {
+                            "id": "e-1",
+                            "type": "session.started",
+                            "session": "s-1",
+                            "at": "2026-11-02T10:00:00Z",
+                            "agent": "a@x.io",
+                        }
+                    ]
+                },
+                headers={"Authorization": f"Bearer {tenant.write_key}"},
+            )
+            assert reply.status_code == 200
+            time.sleep(2.0)
+            assert r.requests == []
+        finally:
+            server.stop()
+        # The same database with a sender: the waiting message goes out.
+        server = ServerProcess(url, env=env)
+        try:
+            deadline = time.monotonic() + 15
+            while len(r.requests) < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            server.stop()
+        types = sorted(req.json()["type"] for req in r.requests)
+        assert types == ["session.started", "session.updated"]
+    db.dispose()

@@ -8,7 +8,7 @@ import logging
 from typing import NoReturn
 
 from fastapi import Request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from sharelog.api.ratelimit import RateLimiter
@@ -30,7 +30,7 @@ def _touch(db: Database, principal: Principal, minute_us: int) -> None:
     try:
         with db.writing() as conn:
             account_store.touch_key(conn, principal.account_id, principal.key_prefix, minute_us)
-    except OperationalError as exc:  # never fail a request over its bookkeeping
+    except SQLAlchemyError as exc:  # never fail a request over its bookkeeping
         log.warning("could not record the use of key %s: %s", principal.key_prefix, exc)
 
 

@@ -9,6 +9,7 @@ import sys
 import typer
 from rich.table import Table
 
+from sharelog.api.observe import configure_access_log
 from sharelog.cli.context import DatabaseOption, console, fail, open_database, print_json, settings
 from sharelog.errors import SharelogError
 from sharelog.store import accounts as account_store
@@ -120,8 +121,6 @@ def deliver_command(database_url: str | None = DatabaseOption) -> None:
     """Send webhooks only (a separate worker); stops on SIGTERM or Ctrl-C."""
     config = settings(database_url=database_url)
     db = open_database(config.database_url)
-    from sharelog.api.observe import configure_access_log
-
     configure_access_log(config.log_level)
 
     async def main() -> None:
