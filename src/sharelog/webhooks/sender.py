@@ -86,6 +86,8 @@ class Sender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slot_free = asyncio.Event()
         self._turn = 0
+        # Outcomes taken for a commit that has not finished yet.
+        self._writing = 0
 
     # -- the loop ---------------------------------------------------------------
 
@@ -128,7 +130,8 @@ class Sender:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-            if not self._tasks and not self._outcomes and not await asyncio.to_thread(self._due):
+            busy = self._tasks or self._outcomes or self._writing
+            if not busy and not await asyncio.to_thread(self._due):
                 break
         stop.set()
         await runner
@@ -145,11 +148,14 @@ class Sender:
     async def _claim_and_start(self) -> int:
         # Outcomes ride along in the claim's transaction: one commit for both.
         outcomes, self._outcomes = self._outcomes, []
+        self._writing += 1
         try:
             claims, live = await asyncio.to_thread(self._claim, outcomes)
         except Exception:
             self._outcomes[:0] = outcomes
             raise
+        finally:
+            self._writing -= 1
         for key in [k for k in self._clients if k not in live and not self._in_flight.get(k)]:
             await self._clients.pop(key).aclose()
         for endpoint, message in claims:
@@ -329,6 +335,7 @@ class Sender:
         if not self._outcomes:
             return
         batch, self._outcomes = self._outcomes, []
+        self._writing += 1
         try:
             await asyncio.to_thread(self._write, batch)
         except Exception:
@@ -337,6 +344,8 @@ class Sender:
             log.exception("could not record %d webhook attempts; retrying", len(batch))
             self._outcomes[:0] = batch
             await asyncio.sleep(1)
+        finally:
+            self._writing -= 1
 
     def _write(self, batch: list[Outcome]) -> None:
         with self.db.writing() as conn:
