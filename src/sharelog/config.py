@@ -82,9 +82,7 @@ class Settings:
     )
     tombstone_days: int = field(
         default=30,
-        metadata={
-            "help": "Days deletions stay in the change feed; an older position is 410 gone."
-        },
+        metadata={"help": "Days deletions stay in the change feed; an older position is 410 gone."},
     )
     retention_days: int = field(
         default=0,
@@ -95,6 +93,30 @@ class Settings:
     retention_interval_seconds: int = field(
         default=3600,
         metadata={"help": "Seconds between two retention sweeps of a running server."},
+    )
+    deliver: bool = field(
+        default=True,
+        metadata={"help": "`serve` also sends webhooks (`--no-deliver` turns it off)."},
+    )
+    webhook_allow_private: bool = field(
+        default=False,
+        metadata={
+            "help": "Allow webhook URLs on loopback, private, link-local and other "
+            "non-public addresses (for tests and closed networks)."
+        },
+    )
+    webhook_concurrency: int = field(
+        default=64, metadata={"help": "Webhook requests in flight per sender process."}
+    )
+    webhook_endpoint_concurrency: int = field(
+        default=8, metadata={"help": "Webhook requests in flight to one endpoint per sender."}
+    )
+    webhook_lease_seconds: int = field(
+        default=60,
+        metadata={
+            "help": "How long a sender's claim on a message lasts: after a crash, its claimed "
+            "messages are sent again this much later (at least 20, above the 15 s timeout)."
+        },
     )
 
     def __post_init__(self) -> None:
@@ -110,13 +132,19 @@ class Settings:
             "pool_size",
             "auth_failures_per_minute",
             "body_timeout_seconds",
+            "webhook_concurrency",
+            "webhook_endpoint_concurrency",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"SHARELOG_{name.upper()} must be at least 1")
         if self.tombstone_days < 0 or self.retention_days < 0:
-            raise ValueError("SHARELOG_TOMBSTONE_DAYS and SHARELOG_RETENTION_DAYS must be 0 or more")
+            raise ValueError(
+                "SHARELOG_TOMBSTONE_DAYS and SHARELOG_RETENTION_DAYS must be 0 or more"
+            )
         if self.retention_interval_seconds < 1:
             raise ValueError("SHARELOG_RETENTION_INTERVAL_SECONDS must be at least 1")
+        if self.webhook_lease_seconds < 20:
+            raise ValueError("SHARELOG_WEBHOOK_LEASE_SECONDS must be at least 20")
         if self.rate_limit < 0:
             raise ValueError("SHARELOG_RATE_LIMIT must be 0 (off) or more")
 
@@ -137,6 +165,13 @@ class Settings:
 
 
 def _coerce(name: str, raw: str, default: object) -> object:
+    if isinstance(default, bool):  # before int: a bool is an int
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"SHARELOG_{name.upper()} must be true or false, got {raw!r}")
     if isinstance(default, int):
         try:
             return int(raw)

@@ -35,6 +35,8 @@ class Principal:
     account_id: int
     scope: Scope
     key_prefix: str
+    # The minute the key was last used, as recorded before this request.
+    last_used_us: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

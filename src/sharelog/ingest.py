@@ -11,6 +11,8 @@ from sharelog.store import sessions as session_store
 from sharelog.store.database import Database
 from sharelog.timestamps import now_us
 from sharelog.useragents import parse_user_agent
+from sharelog.webhooks import record_messages
+from sharelog.webhooks.wakeup import wakeup
 
 
 class Ingestor:
@@ -55,7 +57,13 @@ class Ingestor:
         located = iter(self.locate_viewers(viewers))
         batch = [replace(s, viewers=[next(located) for _ in s.viewers]) for s in batch]
         with self.db.writing(account_id) as conn:
-            return session_store.import_sessions(conn, account_id, batch, now_us())
+            now = now_us()
+            result = session_store.import_sessions(conn, account_id, batch, now)
+            # In the same transaction: the change and its webhook messages commit together.
+            queued = record_messages(conn, account_id, result.changes, now)
+        if queued:
+            wakeup.wake()
+        return result
 
     def ingest_events(self, account_id: int, events: list[EventIn]) -> EventResult:
         """Geolocate the joins that carry an ip, parse their user agents, then claim and
@@ -83,4 +91,9 @@ class Ingestor:
                     client=v.client,
                 )
         with self.db.writing(account_id) as conn:
-            return event_store.apply_events(conn, account_id, events, now_us())
+            now = now_us()
+            result = event_store.apply_events(conn, account_id, events, now)
+            queued = record_messages(conn, account_id, result.changes, now)
+        if queued:
+            wakeup.wake()
+        return result

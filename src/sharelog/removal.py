@@ -1,6 +1,7 @@
 """Deleting what was recorded: one session, an agent's (erasure), and retention sweeps.
 
-Each deletion is listed in the change feed (a tombstone at a new position).
+Each deletion is listed in the change feed (a tombstone at a new position) and
+sent as a ``session.deleted`` webhook, recorded in the same transaction.
 Large deletions go in batches of ``DELETE_BATCH`` sessions, one transaction
 each under the account's write lock, so ingestion waits for one batch at most.
 """
@@ -14,6 +15,8 @@ from sharelog.store import audit
 from sharelog.store import deletions as deletion_store
 from sharelog.store.database import Database
 from sharelog.timestamps import US_PER_SECOND, now_us
+from sharelog.webhooks import record_messages
+from sharelog.webhooks.wakeup import wakeup
 
 log = logging.getLogger("sharelog.retention")
 
@@ -26,6 +29,12 @@ class SweepResult:
     tombstones_pruned: int
 
 
+def _wake(queued: int) -> None:
+    """Wake this process's webhook sender for messages just committed."""
+    if queued:
+        wakeup.wake()
+
+
 class Remover:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -33,7 +42,10 @@ class Remover:
     def delete_session(self, account_id: int, session_id: str) -> bool:
         """Delete one session in usage; False when the account has none such."""
         with self.db.writing(account_id) as conn:
-            return bool(deletion_store.delete_session(conn, account_id, session_id, now_us()))
+            changes = deletion_store.delete_session(conn, account_id, session_id, now_us())
+            queued = record_messages(conn, account_id, changes, now_us())
+        _wake(queued)
+        return bool(changes)
 
     def erase_agent(self, account_id: int, email: str, actor: str) -> int:
         """Delete every session the agent presented, and the agent; how many sessions went."""
@@ -41,11 +53,15 @@ class Remover:
         while True:
             with self.db.writing(account_id) as conn:
                 changes = deletion_store.delete_agent_batch(conn, account_id, email, now_us())
+                queued = record_messages(conn, account_id, changes, now_us())
                 deleted += len(changes)
-                if len(changes) < deletion_store.DELETE_BATCH:
+                done = len(changes) < deletion_store.DELETE_BATCH
+                if done:
                     deletion_store.forget_agent(conn, account_id, email)
                     audit.record(conn, account_id, actor, "agent.erased", email, now_us())
-                    return deleted
+            _wake(queued)
+            if done:
+                return deleted
 
     def sweep(self, tombstone_days: int, at_us: int | None = None) -> SweepResult:
         """Delete every account's sessions past its retention, and prune old tombstones."""
@@ -58,6 +74,8 @@ class Remover:
             while True:
                 with self.db.writing(account_id) as conn:
                     changes = deletion_store.expire_batch(conn, account_id, cutoff, now_us())
+                    queued = record_messages(conn, account_id, changes, now_us())
+                _wake(queued)
                 deleted += len(changes)
                 if len(changes) < deletion_store.DELETE_BATCH:
                     break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +17,18 @@ from sharelog.api.metrics import Metrics
 from sharelog.api.observe import RequestObserver, configure_access_log
 from sharelog.api.openapi import install_openapi
 from sharelog.api.ratelimit import RateLimiter
-from sharelog.api.routes import account, changes, daily, events, service, sessions, usage
+from sharelog.api.routes import (
+    account,
+    audit,
+    changes,
+    daily,
+    events,
+    keys,
+    service,
+    sessions,
+    usage,
+    webhooks,
+)
 from sharelog.api.routes.docs import install_docs
 from sharelog.api.signing import Signer
 from sharelog.config import Settings
@@ -28,6 +40,9 @@ from sharelog.removal import Remover
 from sharelog.store import secrets as secret_store
 from sharelog.store.database import Database
 from sharelog.sweeper import Sweeper
+from sharelog.webhooks.addresses import system_resolver
+from sharelog.webhooks.metrics import queue_lines, sender_options
+from sharelog.webhooks.sender import Sender
 
 DESCRIPTION = """\
 Usage history of screen-sharing sessions, wire-compatible with CrankWheel's
@@ -36,8 +51,13 @@ Usage history of screen-sharing sessions, wire-compatible with CrankWheel's
 """
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
-    """Build the app; the caller owns migrations (``sharelog serve`` applies them first)."""
+def create_app(
+    settings: Settings | None = None, database: Database | None = None, *, deliver: bool = False
+) -> FastAPI:
+    """Build the app; the caller owns migrations (``sharelog serve`` applies them first).
+
+    With ``deliver`` the app also runs a webhook sender for as long as it serves.
+    """
     settings = settings or Settings.from_env()
     db = database or Database(
         settings.database_url,
@@ -48,11 +68,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     locator = open_locator(settings.geoip_db)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        sender = None
+        if deliver:
+            options = sender_options(settings, app.state.webhook_resolver)
+            sender = asyncio.create_task(Sender(db, options, app.state.metrics).run(stop))
         sweeper.start()
         yield
         sweeper.stop()
         await app.state.change_waiter.close()
+        stop.set()
+        if sender is not None:
+            await sender
         if database is None:
             db.dispose()
 
@@ -78,6 +106,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.retention = sweeper
     app.state.metrics = Metrics()
+    # How webhook hosts are resolved; tests put their own names here.
+    app.state.webhook_resolver = system_resolver
+    app.state.metrics.collectors.append(lambda: queue_lines(db))
     app.state.key_limiter = (
         RateLimiter(settings.rate_limit, "requests for this API key")
         if settings.rate_limit
@@ -94,6 +125,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(events.router)
     app.include_router(changes.router)
     app.include_router(account.router)
+    app.include_router(keys.router)
+    app.include_router(audit.router)
+    app.include_router(webhooks.router)
     app.include_router(service.router)
     install_openapi(app)
     install_docs(app)
@@ -116,7 +150,7 @@ def serve_app() -> FastAPI:
     """The factory `sharelog serve` hands uvicorn: settings from the environment, JSON access log."""
     settings = Settings.from_env()
     configure_access_log(settings.log_level)
-    app = create_app(settings)
+    app = create_app(settings, deliver=settings.deliver)
     # A 1,000-event request allocates ~50,000 objects, and with the default
     # threshold (700) the collector ran dozens of times per request over
     # everything the process holds: validating a batch took 10.4 us an event,

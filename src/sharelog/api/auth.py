@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from typing import NoReturn
 
 from fastapi import Request
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from sharelog.api.ratelimit import RateLimiter
@@ -17,8 +19,20 @@ from sharelog.proxies import TrustedProxies
 from sharelog.store import accounts as account_store
 from sharelog.store.accounts import KEY_PREFIX
 from sharelog.store.database import Database
+from sharelog.timestamps import now_us
 
 MAX_KEY_LENGTH = 200
+MINUTE_US = 60_000_000
+log = logging.getLogger("sharelog.api")
+
+
+def _touch(db: Database, principal: Principal, minute_us: int) -> None:
+    """Record the key's use, to the minute: one small write a minute per key at most."""
+    try:
+        with db.writing() as conn:
+            account_store.touch_key(conn, principal.account_id, principal.key_prefix, minute_us)
+    except SQLAlchemyError as exc:  # never fail a request over its bookkeeping
+        log.warning("could not record the use of key %s: %s", principal.key_prefix, exc)
 
 
 def key_from_header(header: str | None) -> str | None:
@@ -93,6 +107,9 @@ async def authenticate(request: Request) -> Principal:
     principal = await run_in_threadpool(lookup)
     if principal is None:
         _refuse(request, "unknown or revoked API key")
+    minute = now_us() // MINUTE_US * MINUTE_US
+    if principal.last_used_us is None or principal.last_used_us < minute:
+        await run_in_threadpool(_touch, db, principal, minute)
     request.state.principal = principal
     limiter: RateLimiter | None = request.app.state.key_limiter
     if limiter is not None:

@@ -66,6 +66,8 @@ def configure_access_log(level: str = "info") -> None:
     """Send the access lines to stderr, one JSON object per line (``sharelog serve``)."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
-    access_log.handlers[:] = [handler]
-    access_log.setLevel(level.upper())
-    access_log.propagate = False
+    # The webhook sender's line per attempt goes the same way.
+    for logger in (access_log, logging.getLogger("sharelog.webhooks")):
+        logger.handlers[:] = [handler]
+        logger.setLevel(level.upper())
+        logger.propagate = False

@@ -202,6 +202,79 @@ class AccountInfo(BaseModel):
     retention_days: int | None
 
 
+class KeyEntry(BaseModel):
+    prefix: str
+    scope: Literal["read", "write", "admin"]
+    created: str
+    revoked: str | None
+    last_used: str | None = Field(description="to the minute")
+
+
+class KeyList(BaseModel):
+    keys: list[KeyEntry]
+
+
+class CreatedKey(BaseModel):
+    key: str = Field(description="shown only in this answer")
+    prefix: str
+    scope: Literal["read", "write", "admin"]
+    created: str
+
+
+class AuditEntry(BaseModel):
+    at: str
+    key: str = Field(description="the display prefix of the key used, or cli")
+    action: str
+    target: str
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntry]
+    next_cursor: str | None
+
+
+class Webhook(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    description: str
+    enabled: bool
+    disabled_reason: str | None
+    created: str
+
+
+class WebhookWithSecret(Webhook):
+    secret: str = Field(description="whsec_ and base64; shown only on creation and rotation")
+
+
+class WebhookList(BaseModel):
+    webhooks: list[Webhook]
+
+
+class QueuedMessage(BaseModel):
+    id: str
+
+
+class MessageEntry(BaseModel):
+    id: str
+    type: str
+    created: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_attempt: str | None
+    last_status_code: int | None
+    last_error: str | None
+
+
+class MessagePage(BaseModel):
+    messages: list[MessageEntry]
+    next_cursor: str | None
+
+
+class ReplayReply(BaseModel):
+    queued: int
+
+
 def _error(description: str) -> dict[str, Any]:
     return {"model": ErrorBody, "description": description}
 
@@ -209,7 +282,7 @@ def _error(description: str) -> dict[str, Any]:
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: _error("invalid_parameter: a parameter or body field is not acceptable"),
     401: _error("unauthorized: no key, an unknown key or a revoked key"),
-    403: _error("forbidden: a read key on a write endpoint"),
+    403: _error("forbidden: the key's scope does not cover this endpoint"),
     404: _error("not_found"),
     413: _error("payload_too_large: body over 10 MiB"),
     429: _error("rate_limited: see Retry-After"),

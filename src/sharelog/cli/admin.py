@@ -18,7 +18,9 @@ from sharelog.cli.context import (
 )
 from sharelog.domain import Scope
 from sharelog.store import accounts as account_store
-from sharelog.store import migrate
+from sharelog.store import audit, migrate
+from sharelog.store.accounts import DISPLAY_PREFIX_LENGTH
+from sharelog.store.audit import CLI_ACTOR
 from sharelog.timestamps import format_timestamp, now_us
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -69,12 +71,16 @@ def keys_create(
 ) -> None:
     """Create an API key and print it: the only time it is shown."""
     db = open_database(database_url)
-    with db.writing() as conn:
+    with db.reading() as conn:
         try:
             found = account_store.find_account(conn, account)
         except account_store.AccountNotFound:
             fail(f"no account {account!r}")
-        key = account_store.create_key(conn, found.id, scope, now_us())
+    # Under the account's write lock: the audit log numbers its entries per account.
+    with db.writing(found.id) as conn:
+        now = now_us()
+        key = account_store.create_key(conn, found.id, scope, now)
+        audit.record(conn, found.id, CLI_ACTOR, "key.created", key[:DISPLAY_PREFIX_LENGTH], now)
     if json_output:
         print_json({"key": key, "scope": scope.value, "account": found.id})
     else:
@@ -125,9 +131,14 @@ def keys_revoke(
 ) -> None:
     """Revoke a key; it stops working at once."""
     db = open_database(database_url)
-    with db.writing() as conn:
-        try:
-            info = account_store.revoke_key(conn, key_or_prefix, now_us())
-        except account_store.KeyNotFound:
-            fail(f"no single key matches {key_or_prefix!r}")
+    with db.reading() as conn:
+        matches = account_store.find_keys(conn, key_or_prefix)
+    if len(matches) != 1:
+        fail(f"no single key matches {key_or_prefix!r}")
+    account_id, prefix = matches[0]
+    with db.writing(account_id) as conn:
+        now = now_us()
+        if account_store.revoke_account_key(conn, account_id, prefix, now):
+            audit.record(conn, account_id, CLI_ACTOR, "key.revoked", prefix, now)
+        info = next(k for k in account_store.list_keys(conn, account_id) if k.prefix == prefix)
     console.print(f"revoked {info.prefix} ({info.scope.value}, account {info.account_name!r})")

@@ -15,6 +15,7 @@ from sharelog.cli.importer import import_command
 from sharelog.cli.removal import agents_app, retention_app, sessions_app
 from sharelog.cli.sync import sync_command
 from sharelog.cli.usage import usage_command
+from sharelog.cli.webhooks import deliver_command, webhooks_app
 from sharelog.geo import GeoError, open_locator
 
 app = typer.Typer(
@@ -31,7 +32,9 @@ app.add_typer(geo_app, name="geo")
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(agents_app, name="agents")
 app.add_typer(retention_app, name="retention")
+app.add_typer(webhooks_app, name="webhooks")
 app.command("usage")(usage_command)
+app.command("deliver")(deliver_command)
 app.command("import")(import_command)
 app.command("sync")(sync_command)
 
@@ -61,6 +64,9 @@ def serve(
     demo: bool = typer.Option(
         False, "--demo", help="Fill the demo account if it is empty and print a read key."
     ),
+    no_deliver: bool = typer.Option(
+        False, "--no-deliver", help="Do not send webhooks (run `sharelog deliver` elsewhere)."
+    ),
 ) -> None:
     """Apply pending migrations, then serve the API."""
     config = settings(database_url=database_url, host=host, port=port, workers=workers)
@@ -75,6 +81,8 @@ def serve(
     db.dispose()
     # Workers rebuild the settings from the environment: hand them the flags that way.
     os.environ["SHARELOG_DATABASE_URL"] = config.database_url
+    if no_deliver:
+        os.environ["SHARELOG_DELIVER"] = "false"
     uvicorn.run(
         "sharelog.api.app:serve_app",
         factory=True,

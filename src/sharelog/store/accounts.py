@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 import string
+from typing import Any
 
 from sqlalchemy import Connection, select, update
 
@@ -82,14 +83,72 @@ def authenticate(conn: Connection, key: str) -> Principal | None:
     """The principal of a live key, or None for an unknown or revoked one."""
     digest = hash_key(key)
     row = conn.execute(
-        select(api_keys.c.account_id, api_keys.c.scope, api_keys.c.prefix, api_keys.c.key_hash)
+        select(
+            api_keys.c.account_id,
+            api_keys.c.scope,
+            api_keys.c.prefix,
+            api_keys.c.key_hash,
+            api_keys.c.last_used_us,
+        )
         .where(api_keys.c.key_hash == digest)
         .where(api_keys.c.revoked_us.is_(None))
     ).first()
     # The index found the row; compare in constant time all the same.
     if row is None or not hmac.compare_digest(row.key_hash, digest):
         return None
-    return Principal(account_id=int(row.account_id), scope=Scope(row.scope), key_prefix=row.prefix)
+    return Principal(
+        account_id=int(row.account_id),
+        scope=Scope(row.scope),
+        key_prefix=row.prefix,
+        last_used_us=row.last_used_us,
+    )
+
+
+def touch_key(conn: Connection, account_id: int, prefix: str, minute_us: int) -> None:
+    """Record a use in ``minute_us``: a no-op when that minute is recorded already."""
+    conn.execute(
+        update(api_keys)
+        .where(api_keys.c.account_id == account_id, api_keys.c.prefix == prefix)
+        .where((api_keys.c.last_used_us.is_(None)) | (api_keys.c.last_used_us < minute_us))
+        .values(last_used_us=minute_us)
+    )
+
+
+def account_keys(conn: Connection, account_id: int) -> list[Any]:
+    """The account's keys, oldest first: prefix, scope, created, revoked and last use."""
+    return list(
+        conn.execute(
+            select(
+                api_keys.c.prefix,
+                api_keys.c.scope,
+                api_keys.c.created_us,
+                api_keys.c.revoked_us,
+                api_keys.c.last_used_us,
+            )
+            .where(api_keys.c.account_id == account_id)
+            .order_by(api_keys.c.created_us, api_keys.c.prefix)
+        )
+    )
+
+
+def revoke_account_key(conn: Connection, account_id: int, prefix: str, now_us: int) -> bool | None:
+    """Revoke one of the account's keys by prefix: True when revoked now, False when it was
+    already, None when the account has no such key."""
+    row = conn.execute(
+        select(api_keys.c.revoked_us).where(
+            api_keys.c.account_id == account_id, api_keys.c.prefix == prefix
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.revoked_us is not None:
+        return False
+    conn.execute(
+        update(api_keys)
+        .where(api_keys.c.account_id == account_id, api_keys.c.prefix == prefix)
+        .values(revoked_us=now_us)
+    )
+    return True
 
 
 def list_keys(conn: Connection, account_id: int | None = None) -> list[KeyInfo]:
@@ -111,6 +170,16 @@ def list_keys(conn: Connection, account_id: int | None = None) -> list[KeyInfo]:
         )
         for row in conn.execute(query)
     ]
+
+
+def find_keys(conn: Connection, key_or_prefix: str) -> list[tuple[int, str]]:
+    """``(account_id, prefix)`` of the keys named whole or by display prefix."""
+    if len(key_or_prefix) > DISPLAY_PREFIX_LENGTH:
+        condition = api_keys.c.key_hash == hash_key(key_or_prefix)
+    else:
+        condition = api_keys.c.prefix == key_or_prefix
+    rows = conn.execute(select(api_keys.c.account_id, api_keys.c.prefix).where(condition)).all()
+    return [(int(r.account_id), r.prefix) for r in rows]
 
 
 def revoke_key(conn: Connection, key_or_prefix: str, now_us: int) -> KeyInfo:

@@ -66,6 +66,8 @@ api_keys = Table(
     Column("scope", String(8), nullable=False),
     Column("created_us", BigInteger, nullable=False),
     Column("revoked_us", BigInteger, nullable=True),
+    # The minute of the key's latest use (written at most once a minute).
+    Column("last_used_us", BigInteger, nullable=True),
     ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
 )
 
@@ -212,4 +214,53 @@ event_ids = Table(
     Column("id", Key, primary_key=True),
     Column("session_id", Key, nullable=False),
     Column("received_us", BigInteger, nullable=False),
+)
+
+# Where an account's webhooks go (see sharelog.webhooks). ``secret`` signs every
+# message; after a rotation ``old_secret`` signs as well until ``old_secret_until_us``.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("account_id", Integer, primary_key=True),
+    Column("id", String(32), primary_key=True),
+    Column("url", Text, nullable=False),
+    # Comma-joined message types, or "*" for all.
+    Column("events", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("enabled", Boolean(create_constraint=False), nullable=False),
+    Column("disabled_reason", Text, nullable=True),
+    Column("secret", String(64), nullable=False),
+    Column("old_secret", String(64), nullable=True),
+    Column("old_secret_until_us", BigInteger, nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+    # The latest delivery, and the first failure since then (for the 5-day rule).
+    Column("delivered_us", BigInteger, nullable=True),
+    Column("failing_since_us", BigInteger, nullable=True),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
+)
+
+# The outbox: one row per message per endpoint, written in the transaction of
+# the change that made it. ``next_attempt_us`` is set exactly while the message
+# is pending; a sender claims a due message by moving it a lease ahead and
+# writing its ``claim`` token, so that no two senders make the same attempt.
+webhook_messages = Table(
+    "webhook_messages",
+    metadata,
+    Column("account_id", Integer, primary_key=True),
+    Column("endpoint_id", String(32), primary_key=True),
+    Column("id", String(32), primary_key=True),
+    Column("type", String(32), nullable=False),
+    Column("seq", BigInteger, nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_us", BigInteger, nullable=True),
+    Column("claim", String(32), nullable=True),
+    Column("last_attempt_us", BigInteger, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index("ix_webhook_messages_log", "account_id", "endpoint_id", "created_us", "id"),
+    Index("ix_webhook_messages_due", "account_id", "endpoint_id", "next_attempt_us"),
 )

@@ -22,7 +22,7 @@ from sharelog.timestamps import US_PER_SECOND, format_timestamp, whole_seconds
 
 SESSION_CHUNK = 1000
 # What a session's row gives its usage object.
-_SESSION_COLUMNS = (
+SESSION_COLUMNS = (
     sessions.c.id,
     sessions.c.agent,
     sessions.c.start_us,
@@ -146,7 +146,7 @@ def session_chunks(
         size = chunk_size if remaining is None else min(chunk_size, remaining)
         conditions = [sessions.c.account_id == account_id, *in_window(query), *_after(position)]
         rows = conn.execute(
-            select(*_SESSION_COLUMNS)
+            select(*SESSION_COLUMNS)
             .where(*conditions)
             .order_by(sessions.c.start_us, sessions.c.id)
             .limit(size)
@@ -287,7 +287,7 @@ def session_details(
     if not ids:
         return {}
     rows = conn.execute(
-        select(*_SESSION_COLUMNS).where(
+        select(*SESSION_COLUMNS).where(
             sessions.c.account_id == account_id,
             one_of(conn, sessions.c.id, ids),
             sessions.c.start_us.is_not(None),
