@@ -154,7 +154,8 @@ def settings(db: Database) -> Settings:
 @pytest.fixture
 def client(db: Database, settings: Settings) -> Iterator[TestClient]:
     app = create_app(settings, database=db)
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    # A loopback peer, as a local client is (/metrics answers only such without a token).
+    with TestClient(app, raise_server_exceptions=False, client=("127.0.0.1", 50000)) as test_client:
         yield test_client
 
 

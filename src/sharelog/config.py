@@ -69,6 +69,13 @@ class Settings:
         },
     )
     log_level: str = field(default="info", metadata={"help": "Log level of the server."})
+    metrics_token: str = field(
+        default="",
+        metadata={
+            "help": "Bearer token that /metrics requires; empty: /metrics answers loopback "
+            "clients only"
+        },
+    )
     secret_key: str = field(
         default="",
         metadata={

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from sharelog.api import create_app
 from sharelog.config import Settings
 from sharelog.store.database import Database
-from tests.conftest import Tenant
+from tests.conftest import Tenant, make_tenant
 from tests.servers import ServerProcess
 
 
@@ -116,7 +116,8 @@ def test_one_json_access_line_per_request_without_secrets(
 def test_metrics_count_requests_and_ingestion(
     sqlite_db: Database, tenant_on_sqlite: Tenant
 ) -> None:
-    with TestClient(create_app(Settings(database_url=sqlite_db.url), database=sqlite_db)) as client:
+    app = create_app(Settings(database_url=sqlite_db.url), database=sqlite_db)
+    with TestClient(app, client=("127.0.0.1", 5000)) as client:
         headers = {"Authorization": f"Basic {tenant_on_sqlite.write_key}"}
         event = {"id": "e1", "type": "session.ended", "session": "s", "at": "2026-11-02"}
         client.post("/ss/api/events", json={"events": [event, event]}, headers=headers)
@@ -143,3 +144,49 @@ def test_loopback_clients_are_not_locked_out(tmp_path: Path, sqlite_template: Pa
         assert statuses == {401}
     finally:
         server.stop()
+
+
+def test_metrics_need_the_token_or_a_loopback_client(
+    sqlite_db: Database, tenant_on_sqlite: Tenant
+) -> None:
+    """Tenant volumes are not for anyone who can reach the API."""
+    open_app = create_app(Settings(database_url=sqlite_db.url), database=sqlite_db)
+    with TestClient(open_app, client=("203.0.113.9", 5000)) as remote:
+        response = remote.get("/metrics")
+        assert response.status_code == 403 and "sharelog_" not in response.text
+    with TestClient(open_app, client=("::1", 5000)) as local:
+        assert local.get("/metrics").status_code == 200
+    guarded = create_app(
+        Settings(database_url=sqlite_db.url, metrics_token="s3cret"), database=sqlite_db
+    )
+    with TestClient(guarded, client=("127.0.0.1", 5000)) as client:
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
+        good = client.get("/metrics", headers={"Authorization": "Bearer s3cret"})
+        assert good.status_code == 200 and "sharelog_http_requests_total" in good.text
+
+
+def test_metrics_add_up_across_worker_processes(tmp_path: Path, sqlite_template: Path) -> None:
+    path = tmp_path / "workers.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(f"sqlite:///{path}")
+    tenant = make_tenant(db, "acme")
+    db.dispose()
+    server = ServerProcess(f"sqlite:///{path}", "--workers", "2")
+    try:
+        headers = {"Authorization": f"Basic {tenant.read_key}"}
+        for _ in range(40):  # new connections: spread over both workers
+            assert httpx.get(f"{server.url}/ss/api/usage", headers=headers).status_code == 200
+        totals = set()
+        for _ in range(6):
+            text = httpx.get(f"{server.url}/metrics").text
+            line = next(
+                x
+                for x in text.splitlines()
+                if x.startswith('sharelog_http_requests_total{method="GET",route="/ss/api/usage"')
+            )
+            totals.add(float(line.rsplit(" ", 1)[1]))
+    finally:
+        server.stop()
+    # Whichever worker answered, it counted every worker's requests.
+    assert totals == {40.0}

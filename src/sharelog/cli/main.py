@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from contextlib import ExitStack
 
 import typer
 import uvicorn
 
+from sharelog.api.metrics import MULTIPROCESS_DIR
 from sharelog.cli.admin import accounts_app, db_app, keys_app
 from sharelog.cli.context import DatabaseOption, console, fail, open_database, settings
 from sharelog.cli.demo import demo_session_count, fill_demo, read_key
@@ -83,16 +86,22 @@ def serve(
     os.environ["SHARELOG_DATABASE_URL"] = config.database_url
     if no_deliver:
         os.environ["SHARELOG_DELIVER"] = "false"
-    uvicorn.run(
-        "sharelog.api.app:serve_app",
-        factory=True,
-        host=config.host,
-        port=config.port,
-        workers=config.workers,
-        log_level=config.log_level,
-        access_log=False,  # ours is one JSON line a request, without client addresses
-        proxy_headers=False,
-    )
+    with ExitStack() as cleanup:
+        if config.workers > 1 and MULTIPROCESS_DIR not in os.environ:
+            # Every worker writes its metrics here; any worker's /metrics sums them.
+            os.environ[MULTIPROCESS_DIR] = cleanup.enter_context(
+                tempfile.TemporaryDirectory(prefix="sharelog-metrics-")
+            )
+        uvicorn.run(
+            "sharelog.api.app:serve_app",
+            factory=True,
+            host=config.host,
+            port=config.port,
+            workers=config.workers,
+            log_level=config.log_level,
+            access_log=False,  # ours is one JSON line a request, without client addresses
+            proxy_headers=False,
+        )
 
 
 @app.command("demo")

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, Response
 
+from sharelog.api.auth import client_address
 from sharelog.api.errors import error_response
 from sharelog.api.openapi import ErrorBody, ServiceStatus
 from sharelog.api.responses import json_response
-from sharelog.errors import Unavailable
+from sharelog.errors import Forbidden, Unauthorized, Unavailable
 
 router = APIRouter(tags=["service"])
 PUBLIC: dict[str, Any] = {"security": []}
@@ -48,7 +50,16 @@ async def readyz(request: Request) -> Response:
     response_class=PlainTextResponse,
 )
 async def metrics(request: Request) -> Response:
-    """Prometheus text format."""
+    """Prometheus text format: with ``SHARELOG_METRICS_TOKEN`` set, only for
+    ``Authorization: Bearer <token>``; without it, only for loopback clients."""
+    token = request.app.state.settings.metrics_token
+    if token:
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            raise Unauthorized("metrics need Authorization: Bearer <SHARELOG_METRICS_TOKEN>")
+    elif client_address(request) is not None:
+        # Tenant volumes are nobody's business beyond this host.
+        raise Forbidden("metrics are served to loopback clients, or set SHARELOG_METRICS_TOKEN")
     return PlainTextResponse(
         request.app.state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
     )
