@@ -32,6 +32,7 @@ FAST = settings(max_examples=50, deadline=None)
     [
         # RFC 3339 / ISO 8601 with Z or an offset, fractions allowed
         ("2026-11-01T09:00:00Z", NINE),
+        ("2026-11-01T10:00:00+01:00", NINE),
         ("2026-11-01T10:00:00.250+01:00", NINE + 250_000),
         ("2026-11-01T09:00:00.5Z", NINE + 500_000),
         ("2026-11-01T09:00:00.000001Z", NINE + 1),
@@ -46,6 +47,8 @@ FAST = settings(max_examples=50, deadline=None)
         # without an offset: UTC
         ("2026-11-01T09:00:00", NINE),
         ("2026-11-01T09:00:00.75", NINE + 750_000),
+        # a space instead of the "T"
+        ("2026-11-01 09:00:00", NINE),
         # a date alone: midnight UTC
         ("2026-11-01", NINE - 9 * 3600 * US),
         # Unix seconds, integer or decimal, as text
@@ -56,6 +59,7 @@ FAST = settings(max_examples=50, deadline=None)
         # and as JSON numbers
         (1793523600, NINE),
         (1793523600.5, NINE + 500_000),
+        (1793523600.25, NINE + 250_000),
     ],
 )
 def test_every_accepted_spelling(spelling: object, expected: int) -> None:
@@ -66,6 +70,7 @@ def test_every_accepted_spelling(spelling: object, expected: int) -> None:
     ("spelling", "expected"),
     [
         ("2026-11-01T09:00:00.1234569Z", NINE + 123_456),
+        ("2026-11-01T09:00:00.123456789Z", NINE + 123_456),
         ("2026-11-01T09:00:00.999999999Z", NINE + 999_999),
         ("2026-11-01T10:00:00.9999999+01:00", NINE + 999_999),
         ("1793523600.9999999", NINE + 999_999),
@@ -92,8 +97,10 @@ def test_finer_fractions_are_truncated_not_rounded(spelling: str, expected: int)
         "2026-13-01",
         "2026-00-10",
         "2026-02-29",
+        "2026-02-30",
         "2026-11-31",
         "2026-11-01T24:00:00Z",
+        "2026-11-01T25:00:00Z",
         "2026-11-01T09:60:00Z",
         "2026-11-01T09:00:60Z",
         "2026-11-01T09:00:00+24:00",
@@ -120,6 +127,7 @@ def test_finer_fractions_are_truncated_not_rounded(spelling: str, expected: int)
         False,
         None,
         [1793523600],
+        [2026],
         {"at": 1793523600},
         float("nan"),
         float("inf"),
@@ -159,7 +167,14 @@ def test_responses_write_utc_whole_seconds_with_z(us: int, written: str) -> None
 
 @pytest.mark.parametrize(
     ("start", "end", "seconds"),
-    [(0, 999_999, 0), (0, US, 1), (900_000, 1_800_100_000, 1799), (100_000, 1_800_900_000, 1800)],
+    [
+        (0, 999_999, 0),
+        (0, US, 1),
+        (900_000, 1_800_100_000, 1799),
+        (100_000, 1_800_900_000, 1800),
+        (NINE + 900_000, NINE + 1_800_100_000, 1799),
+        (NINE, NINE - 5, 0),  # an end before the start: zero, never negative
+    ],
 )
 def test_durations_are_the_floor_of_the_exact_instants(start: int, end: int, seconds: int) -> None:
     assert whole_seconds(start, end) == seconds
@@ -180,6 +195,7 @@ def test_rfc3339_with_z_round_trips_to_the_microsecond(moment: datetime) -> None
     text = moment.isoformat().replace("+00:00", "Z")
     assert parse_timestamp(text) == from_datetime(moment)
     assert to_datetime(parse_timestamp(text)) == moment
+    assert parse_timestamp(moment.isoformat()) == from_datetime(moment)  # "+00:00" as well
 
 
 @FAST
@@ -225,6 +241,12 @@ def test_unix_seconds_round_trip_as_text_and_numbers(us: int) -> None:
     seconds = us // US
     assert parse_timestamp(str(seconds)) == seconds * US
     assert parse_timestamp(seconds) == seconds * US
+
+
+@FAST
+@given(st.integers(min_value=0, max_value=253_402_300_799), st.integers(0, 999_999))
+def test_unix_seconds_with_six_fraction_digits_are_exact(seconds: int, micros: int) -> None:
+    assert parse_timestamp(f"{seconds}.{micros:06d}") == seconds * US + micros
 
 
 @FAST

@@ -1,5 +1,6 @@
 """Authentication: four forms of the key, 401 with the challenge, 403 for a read key
-on a write endpoint, keys kept only as hashes, and accounts that never see each other."""
+on a write endpoint, keys kept only as hashes, service endpoints open without a key,
+and accounts that never see each other."""
 
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ def test_every_key_form_reads(client: TestClient, tenant: Tenant, form: str) -> 
     assert usage.status_code == 200, usage.text
     assert [s["id"] for s in usage.json()["sessions"]] == ["s-1"]
     assert client.get("/ss/api/sessions/s-1", headers=headers).status_code == 200
+    # Without a window too (the default one).
+    assert client.get("/ss/api/usage", headers=headers).status_code == 200
 
 
 @pytest.mark.parametrize("form", ["basic-raw", "bearer", "http-basic", "bare"])
@@ -86,10 +89,12 @@ def test_no_key_is_401_with_the_challenge(client: TestClient, method: str, path:
         "Bearer slk_0000000000000000000000000000000000",
         "Basic " + base64.b64encode(b"slk_0000000000000000000000000000000000:").decode(),
         "Basic not-a-key",
+        "Basic slk_unknownunknownunknownunknown12",
         "Bearer",
         "Basic",
         "",
         "Token slk_0000000000000000000000000000000000",
+        "Token abc",
         "Basic " + "A" * 5000,
     ],
 )
@@ -128,6 +133,16 @@ def test_a_revoked_key_is_401_in_every_form(
     )
 
 
+def test_a_key_revoked_by_its_display_prefix_is_401_at_once(
+    client: TestClient, tenant: Tenant, db: Database
+) -> None:
+    headers = {"Authorization": f"Bearer {tenant.read_key}"}
+    assert client.get("/ss/api/usage", headers=headers).status_code == 200
+    with db.writing() as conn:
+        account_store.revoke_key(conn, tenant.read_key[:12], now_us())
+    assert_unauthorized(client.get("/ss/api/usage", headers=headers))
+
+
 @pytest.mark.parametrize("form", ["basic-raw", "bearer", "http-basic", "bare"])
 def test_a_read_key_on_a_write_endpoint_is_403_and_writes_nothing(
     client: TestClient, tenant: Tenant, form: str
@@ -143,11 +158,13 @@ def test_a_write_key_reads_every_get(client: TestClient, tenant: Tenant) -> None
     api.import_sessions(session_body("s-1"))
     headers = {"Authorization": f"Basic {tenant.write_key}"}
     assert client.get("/ss/api/usage", params=WINDOW, headers=headers).status_code == 200
+    assert client.get("/ss/api/usage", headers=headers).status_code == 200
     assert client.get("/ss/api/sessions/s-1", headers=headers).status_code == 200
 
 
 def test_the_key_is_checked_before_the_parameters(client: TestClient) -> None:
     assert_unauthorized(client.get("/ss/api/usage?from=nonsense&limit=0"))
+    assert_unauthorized(client.get("/ss/api/usage?from=nonsense"))
     assert_unauthorized(client.post("/ss/api/sessions", content=b"{not json"))
 
 
@@ -163,6 +180,28 @@ def test_keys_have_the_prefix_and_enough_entropy_and_are_stored_only_as_hashes(
     for key in (tenant.read_key, tenant.write_key):
         assert key not in stored
         assert key[12:] not in stored  # only the display prefix is kept in clear
+
+
+def test_service_endpoints_need_no_key(client: TestClient) -> None:
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200 and "sharelog_http_requests_total" in metrics.text
+    document = client.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.1")
+    for path in (
+        "/ss/api/usage",
+        "/ss/api/sessions",
+        "/ss/api/sessions/{session_id}",
+        "/ss/api/events",
+    ):
+        assert path in document["paths"]
+        for method, operation in document["paths"][path].items():
+            if method == "delete":
+                assert set(operation["responses"]) >= {"204", "404"}
+                continue
+            assert "200" in operation["responses"]
+            assert "content" in operation["responses"]["200"]
 
 
 def test_an_account_never_sees_another_accounts_usage(

@@ -9,8 +9,9 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
-from tests.conftest import Api, session_body
+from tests.conftest import Api, Tenant, session_body
 
 MIB = 1024 * 1024
 CODES = {
@@ -231,3 +232,69 @@ def test_no_query_string_makes_a_500(api: Api, params: list[Any]) -> None:
     assert response.status_code in (200, 400), response.text
     if response.status_code == 400:
         assert_error(response, 400)
+
+
+# ---- the one shape for what the framework and the parser refuse ----
+
+
+def test_framework_errors_have_the_contract_shape(client: TestClient, tenant: Tenant) -> None:
+    headers = {"Authorization": f"Basic {tenant.write_key}"}
+    assert_error(client.get("/nowhere", headers=headers), 404)
+    assert_error(client.delete("/ss/api/usage", headers=headers), 405)
+    assert_error(client.put("/ss/api/sessions", headers=headers), 405)
+
+
+def test_a_body_over_10_mib_is_413_for_sessions_and_chunked_for_events(
+    client: TestClient, tenant: Tenant
+) -> None:
+    headers = {"Authorization": f"Basic {tenant.write_key}", "Content-Type": "application/json"}
+    big = b'{"sessions": [' + b" " * (10 * MIB) + b"]}"
+    assert_error(client.post("/ss/api/sessions", content=big, headers=headers), 413)
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(11):
+            yield b" " * MIB
+
+    response = client.post("/ss/api/events", content=chunks(), headers=headers)
+    assert_error(response, 413)
+
+
+def test_deeply_nested_json_is_a_400_not_a_500(client: TestClient, tenant: Tenant) -> None:
+    headers = {"Authorization": f"Basic {tenant.write_key}"}
+    body = b'{"events": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    assert_error(client.post("/ss/api/events", content=body, headers=headers), 400, "body")
+
+
+DEEP = "[" * 1000 + "]" * 1000  # within the parser's 1,024 levels, so it reaches the fields
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/ss/api/usage", f'{{"from": {DEEP}}}'),
+        ("POST", "/ss/api/sessions", f'{{"id": "s", "agent": "a@b.co", "start": {DEEP}}}'),
+        ("POST", "/ss/api/sessions", f'{{"id": "s", "agent": {DEEP}, "start": 1}}'),
+        (
+            "POST",
+            "/ss/api/sessions",
+            f'{{"id": "s", "agent": "a@b.co", "start": 1, "shares": [{{"at": 1, "type": "tab", "title": {DEEP}}}]}}',
+        ),
+        (
+            "POST",
+            "/ss/api/events",
+            f'{{"events": [{{"id": "e", "type": "session.started", "session": "s", "at": {DEEP}, "agent": "a@b.co"}}]}}',
+        ),
+        (
+            "POST",
+            "/ss/api/events",
+            f'{{"events": [{{"id": "e", "type": "viewer.joined", "session": "s", "at": 1, "viewer": "v", "location": {DEEP}}}]}}',
+        ),
+    ],
+)
+def test_a_deeply_nested_field_is_a_400_naming_it(
+    client: TestClient, tenant: Tenant, method: str, path: str, body: str
+) -> None:
+    headers = {"Authorization": f"Basic {tenant.write_key}", "Content-Type": "application/json"}
+    response = client.request(method, path, content=body, headers=headers)
+    error = assert_error(response, 400)
+    assert error["parameter"] != "body"  # the field is named, as for any bad value

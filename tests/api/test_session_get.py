@@ -102,6 +102,62 @@ def test_a_viewer_still_watching_runs_to_the_sessions_exact_end(api: Api) -> Non
     assert (entry["left"], entry["seconds"]) == (None, 1799)
 
 
+def test_viewers_are_listed_by_joined_then_id_with_floored_seconds_and_locations(
+    api: Api,
+) -> None:
+    api.import_sessions(
+        session_body(
+            viewers=[
+                {
+                    "id": "late",
+                    "joined": "2026-11-02T10:20:00Z",
+                    "left": None,
+                    "location": {"country": "US"},
+                },
+                {"id": "b", "joined": "2026-11-02T10:01:00Z", "left": "2026-11-02T10:02:30.900Z"},
+                {
+                    "id": "a",
+                    "joined": "2026-11-02T10:01:00Z",
+                    "left": "2026-11-02T10:11:00Z",
+                    "ip": "127.0.0.1",
+                },
+            ]
+        )
+    )
+    document = api.get("/ss/api/sessions/s-1").json()
+    assert document["duration"] == 1800 and document["viewers"]["count"] == 3
+    assert [without_segments(v) for v in document["viewers"]["list"]] == [
+        {
+            "id": "a",
+            "joined": "2026-11-02T10:01:00Z",
+            "left": "2026-11-02T10:11:00Z",
+            "seconds": 600,
+            "country": None,
+            "region": None,
+            "city": None,
+        },
+        {
+            "id": "b",
+            "joined": "2026-11-02T10:01:00Z",
+            "left": "2026-11-02T10:02:30Z",
+            "seconds": 90,
+            "country": None,
+            "region": None,
+            "city": None,
+        },
+        # Still watching: runs to the session's end.
+        {
+            "id": "late",
+            "joined": "2026-11-02T10:20:00Z",
+            "left": None,
+            "seconds": 600,
+            "country": "US",
+            "region": None,
+            "city": None,
+        },
+    ]
+
+
 def test_a_viewer_who_joined_after_the_end_and_never_left_has_zero_seconds(api: Api) -> None:
     api.import_sessions(session_body("s-1", viewers=[joined("v", "2026-11-02T11:00:00Z")]))
     assert api.get("/ss/api/sessions/s-1").json()["viewers"]["list"][0]["seconds"] == 0
@@ -130,7 +186,19 @@ def test_in_an_ongoing_session_a_viewer_still_watching_runs_to_now(api: Api) -> 
     assert by_id["gone"]["seconds"] == 60
 
 
+def test_in_an_ongoing_session_started_on_a_whole_second_a_viewer_runs_to_now(
+    api: Api,
+) -> None:
+    start = int(time.time()) - 600
+    api.import_sessions(
+        session_body(start=str(start), end=None, viewers=[{"id": "v", "joined": str(start + 100)}])
+    )
+    [viewer] = api.get("/ss/api/sessions/s-1").json()["viewers"]["list"]
+    assert 499 <= viewer["seconds"] <= 560
+
+
 def test_an_unknown_session_is_404_not_found(api: Api) -> None:
+    assert_error(api.get("/ss/api/sessions/nope"), 404)  # in an account with no sessions
     api.import_sessions(session_body("s-1"))
     assert_error(api.get("/ss/api/sessions/s-2"), 404)
     assert_error(api.get("/ss/api/sessions/S-1"), 404)  # ids are case-sensitive

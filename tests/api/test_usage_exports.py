@@ -11,6 +11,7 @@ import httpx
 import orjson
 import pytest
 
+from tests.api.documents import fill
 from tests.api.test_errors import assert_error
 from tests.conftest import Api, session_body
 
@@ -86,6 +87,19 @@ def test_ndjson_is_one_session_per_line_as_in_the_json_document(api: Api) -> Non
     assert not any("stats" in line or "next_cursor" in line for line in lines)
 
 
+def test_ndjson_by_format_or_accept_is_the_documents_sessions_a_line_each(api: Api) -> None:
+    fill(api, 7)
+    whole = api.usage(**WINDOW)
+    for kwargs in (
+        {"params": {**WINDOW, "format": "ndjson"}},
+        {"params": WINDOW, "headers": {"Accept": "application/x-ndjson"}},
+    ):
+        response = api.get("/ss/api/usage", **kwargs)
+        assert response.headers["content-type"].startswith("application/x-ndjson")
+        lines = response.text.splitlines()
+        assert [orjson.loads(line) for line in lines] == whole["sessions"]
+
+
 def test_csv_has_the_header_and_one_row_per_session(api: Api) -> None:
     populate(api)
     rows = csv_rows(api.get("/ss/api/usage", params={**WINDOW, "format": "csv"}))
@@ -112,6 +126,49 @@ def test_csv_has_the_header_and_one_row_per_session(api: Api) -> None:
     assert by_id["s-3"]["agent"] == "o,brien@example.com"  # quoted by the CSV rules
 
 
+def test_csv_by_format_or_accept_has_the_contract_columns_and_plain_newlines(api: Api) -> None:
+    api.import_sessions(
+        session_body(
+            "c-1",
+            shares=[
+                {"at": "2026-11-02T10:00:01Z", "type": "screen"},
+                {"at": "2026-11-02T10:00:02Z", "type": "tab"},
+            ],
+            viewers=[
+                viewer("1", "US"),
+                viewer("2", "IS"),
+                viewer("3", "US"),
+                {"id": "4", "joined": "2026-11-02T10:01:00Z"},  # no location at all
+            ],
+        ),
+        session_body("c-2", start="2026-11-03T10:00:00Z", end=None),
+    )
+    for kwargs in (
+        {"params": {**WINDOW, "format": "csv"}},
+        {"params": WINDOW, "headers": {"Accept": "text/csv"}},
+    ):
+        response = api.get("/ss/api/usage", **kwargs)
+        assert response.headers["content-type"].startswith("text/csv")
+        # Lines end with a plain newline: naive line splitting works too.
+        assert response.text.split("\n")[0] == ",".join(HEADER)
+        rows = list(csv.reader(io.StringIO(response.text)))
+        assert rows[0] == HEADER
+        assert rows[1] == [
+            "c-1",
+            "alice@example.com",
+            "2026-11-02T10:00:00Z",
+            "2026-11-02T10:30:00Z",
+            "1800",
+            "2",
+            "4",
+            "IS;US",
+            "4",
+            "",
+        ]
+        assert rows[2][:4] == ["c-2", "alice@example.com", "2026-11-03T10:00:00Z", ""]
+        assert len(rows) == 3
+
+
 def test_an_empty_window_exports_nothing_but_the_csv_header(api: Api) -> None:
     assert ndjson(api.get("/ss/api/usage", params={**WINDOW, "format": "ndjson"})) == []
     assert csv_rows(api.get("/ss/api/usage", params={**WINDOW, "format": "csv"})) == [HEADER]
@@ -133,6 +190,29 @@ def test_the_accept_header_selects_the_format(api: Api, accept: str, media_type:
     populate(api)
     response = api.get("/ss/api/usage", params=WINDOW, headers={"Accept": accept})
     assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(media_type)
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("text/csv", "text/csv"),
+        ("application/x-ndjson", "application/x-ndjson"),
+        ("application/json, text/csv", "application/json"),
+        ("text/html, text/csv;q=0.9", "text/csv"),
+        ("*/*", "application/json"),
+        ("", "application/json"),
+        ("text/csv;q=0.1, application/json", "application/json"),
+        ("application/json;q=0.5, application/x-ndjson;q=0.8", "application/x-ndjson"),
+        ("text/csv;q=0", "application/json"),
+        ("text/csv;q=0.5, application/x-ndjson;q=0.5", "text/csv"),
+    ],
+)
+def test_the_most_preferred_answerable_accept_type_decides(
+    api: Api, accept: str, media_type: str
+) -> None:
+    response = api.get("/ss/api/usage", params=WINDOW, headers={"Accept": accept})
+    assert response.status_code == 200
     assert response.headers["content-type"].startswith(media_type)
 
 
@@ -196,6 +276,27 @@ def test_exports_page_with_a_link_rel_next_header(api: Api, fmt: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["ndjson", "csv"])
+def test_export_pages_by_link_keep_sessions_sharing_a_start_in_order(api: Api, fmt: str) -> None:
+    expected = fill(api, 7)
+    seen: list[str] = []
+    url: str | None = "/ss/api/usage?" + "&".join(
+        f"{k}={v}" for k, v in {**WINDOW, "format": fmt, "limit": 3}.items()
+    )
+    while url:
+        response = api.get(url)
+        assert response.status_code == 200
+        body = response.text.splitlines()
+        if fmt == "csv":
+            body = body[1:]
+            seen += [line.split(",")[0] for line in body]
+        else:
+            seen += [orjson.loads(line)["id"] for line in body]
+        link = response.headers.get("link")
+        url = LINK.match(link).group(1) if link else None  # type: ignore[union-attr]
+    assert seen == expected
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv"])
 def test_an_export_without_limit_or_on_its_last_page_has_no_link(api: Api, fmt: str) -> None:
     api.import_sessions(*(session_body(f"s-{i}") for i in range(3)))
     assert "link" not in api.get("/ss/api/usage", params={**WINDOW, "format": fmt}).headers
@@ -208,6 +309,11 @@ def test_an_export_without_limit_or_on_its_last_page_has_no_link(api: Api, fmt: 
 def test_include_stats_with_an_export_is_a_400(api: Api, fmt: str, include: str) -> None:
     assert_error(
         api.get("/ss/api/usage", params={"format": fmt, "include": include}), 400, "include"
+    )
+    assert_error(
+        api.get("/ss/api/usage", params={**WINDOW, "format": fmt, "include": include}),
+        400,
+        "include",
     )
 
 
@@ -226,6 +332,15 @@ def test_include_sessions_with_an_export_changes_nothing(api: Api, fmt: str) -> 
         params={**WINDOW, "format": fmt, "agent": "alice@example.com", "include": "sessions"},
     )
     assert sessions.status_code == 200 and sessions.text == plain.text
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "csv"])
+def test_include_sessions_with_an_export_is_fine_but_with_stats_a_400(api: Api, fmt: str) -> None:
+    fill(api, 3)
+    response = api.get("/ss/api/usage", params={**WINDOW, "format": fmt, "include": "sessions"})
+    assert response.status_code == 200
+    both = api.get("/ss/api/usage", params={**WINDOW, "format": fmt, "include": "sessions,stats"})
+    assert both.status_code == 400 and both.json()["error"]["parameter"] == "include"
 
 
 @pytest.mark.parametrize("fmt", ["ndjson", "csv"])

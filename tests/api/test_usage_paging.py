@@ -13,25 +13,9 @@ from starlette.testclient import TestClient
 from sharelog.api import create_app
 from sharelog.config import Settings
 from sharelog.store.database import Database
+from tests.api.documents import WINDOW, fill
 from tests.api.test_errors import assert_error
 from tests.conftest import Api, Tenant, session_body
-
-WINDOW = {"from": "2026-11-01", "to": "2026-11-10"}
-
-
-def fill(api: Api, count: int, prefix: str = "s", minute: int = 0) -> list[str]:
-    """``count`` sessions, four to a start instant, returned in the contract's order."""
-    sessions = [
-        session_body(
-            f"{prefix}-{i:03d}",
-            agent=f"agent{i % 3}@example.com",
-            start=f"2026-11-02T10:{minute + i // 4:02d}:00Z",
-            end="2026-11-02T12:00:00Z",
-        )
-        for i in range(count)
-    ]
-    api.import_sessions(*sessions)
-    return [str(s["id"]) for s in sorted(sessions, key=lambda s: (s["start"], s["id"]))]
 
 
 def walk(api: Api, limit: int, **params: Any) -> list[dict[str, Any]]:
@@ -49,9 +33,10 @@ def listed(pages: list[dict[str, Any]]) -> list[str]:
     return [s["id"] for page in pages for s in page["sessions"]]
 
 
-@pytest.mark.parametrize("limit", [1, 3, 4, 7, 22, 23, 10000])
+@pytest.mark.parametrize("limit", [1, 3, 4, 5, 7, 22, 23, 10000])
 def test_pages_list_every_session_once_in_order(api: Api, limit: int) -> None:
     expected = fill(api, 22)
+    assert [s["id"] for s in api.usage(**WINDOW)["sessions"]] == expected  # as unpaged
     pages = walk(api, limit, **WINDOW)
     assert listed(pages) == expected
     assert len(pages) == max(1, -(-22 // limit))
@@ -64,7 +49,8 @@ def test_the_last_page_has_a_null_cursor_even_when_it_is_full(api: Api) -> None:
     assert isinstance(first["next_cursor"], str) and first["next_cursor"]
     last = api.usage(**WINDOW, limit=3, cursor=first["next_cursor"])
     assert len(last["sessions"]) == 3 and last["next_cursor"] is None
-    assert api.usage(**WINDOW, limit=6)["next_cursor"] is None
+    whole = api.usage(**WINDOW, limit=6)
+    assert len(whole["sessions"]) == 6 and whole["next_cursor"] is None
 
 
 def test_an_empty_window_is_one_page_with_a_null_cursor(api: Api) -> None:
@@ -91,6 +77,7 @@ def test_sessions_added_while_paging_are_never_skipped_or_repeated(api: Api) -> 
         session_body("s-000a", start=last["start"], end=None),  # sorts before s-004 by id
         session_body("s-004a", start=last["start"], end=None),  # sorts after s-004 by id
         session_body("z-after", start="2026-11-02T11:00:00Z", end=None),
+        session_body("z-late", start="2026-11-02T23:00:00Z", end=None),
     )
     cursor = first["next_cursor"]
     while cursor is not None:
@@ -98,7 +85,7 @@ def test_sessions_added_while_paging_are_never_skipped_or_repeated(api: Api) -> 
         seen += [s["id"] for s in page["sessions"]]
         cursor = page["next_cursor"]
     assert len(seen) == len(set(seen))
-    assert set(seen) >= {f"s-{i:03d}" for i in range(12)} | {"s-004a", "z-after"}
+    assert set(seen) >= {f"s-{i:03d}" for i in range(12)} | {"s-004a", "z-after", "z-late"}
     assert "a-before" not in seen and "s-000a" not in seen  # behind the cursor already
 
 
@@ -107,6 +94,7 @@ def test_a_cursor_carries_the_window_and_the_agents(api: Api) -> None:
     first = api.usage(**WINDOW, agent="agent1@example.com", limit=2)
     second = api.usage(cursor=first["next_cursor"], limit=2)
     assert (second["from"], second["to"]) == ("2026-11-01T00:00:00Z", "2026-11-10T00:00:00Z")
+    assert (second["from"], second["to"]) == (first["from"], first["to"])
     assert {s["agent"] for s in second["sessions"]} == {"agent1@example.com"}
     assert second["stats"] == first["stats"]
     assert list(second["stats"]["per_agent"]) == ["agent1@example.com"]
@@ -124,6 +112,19 @@ def test_the_default_window_pages_with_the_first_pages_now(api: Api) -> None:
         pages.append(api.usage(limit=2, cursor=pages[-1]["next_cursor"]))
     assert {(p["from"], p["to"]) for p in pages} == {(first["from"], first["to"])}
     assert listed(pages) == [f"s-{i}" for i in range(5)]
+
+
+def test_the_default_window_pages_over_yesterday_and_today(api: Api) -> None:
+    now = int(time.time())
+    api.import_sessions(
+        session_body("yesterday", start=str(now - 86_400), end=str(now - 86_000)),
+        session_body("today", start=str(now - 3_600), end=str(now - 3_000)),
+    )
+    first = api.usage(limit=1)
+    second = api.usage(limit=1, cursor=first["next_cursor"])
+    assert listed([first, second]) == ["yesterday", "today"]
+    assert (second["from"], second["to"]) == (first["from"], first["to"])
+    assert second["next_cursor"] is None
 
 
 def test_the_default_window_as_reported_may_be_sent_back_with_the_cursor(api: Api) -> None:
@@ -186,6 +187,25 @@ def test_a_cursor_with_differing_values_is_a_400(
     assert_error(response, 400, parameter)
 
 
+@pytest.mark.parametrize(
+    ("change", "parameter"),
+    [
+        ({"from": "2026-10-01"}, "from"),
+        ({"to": "2026-11-20"}, "to"),
+        ({"agent": "someone@example.com"}, "agent"),
+    ],
+)
+def test_a_cursor_sent_with_its_own_window_is_taken_and_with_another_is_a_400(
+    api: Api, change: dict[str, str], parameter: str
+) -> None:
+    fill(api, 4)
+    cursor = api.usage(**WINDOW, limit=2)["next_cursor"]
+    response = api.get("/ss/api/usage", params={**WINDOW, "limit": 2, "cursor": cursor, **change})
+    assert_error(response, 400, parameter)
+    same = api.get("/ss/api/usage", params={**WINDOW, "limit": 2, "cursor": cursor})
+    assert same.status_code == 200, same.text
+
+
 def test_a_cursor_without_agents_refuses_added_agents(api: Api) -> None:
     fill(api, 6)
     first = api.usage(**WINDOW, limit=1)
@@ -240,7 +260,8 @@ def test_a_forged_cursor_out_of_bounds_is_a_400(api: Api, fields: tuple[object, 
 def test_a_cursor_the_server_did_not_make_is_a_400(api: Api) -> None:
     fill(api, 6)
     cursor = api.usage(**WINDOW, limit=2)["next_cursor"]
-    for bad in tampered(cursor):
+    tail_changed = cursor[:-2] + ("AA" if cursor[-2:] != "AA" else "BB")
+    for bad in [*tampered(cursor), tail_changed, "garbage", "e30"]:
         assert_error(api.get("/ss/api/usage", params={"cursor": bad}), 400, "cursor")
 
 
@@ -254,11 +275,11 @@ def test_a_cursor_outlives_the_server(db: Database, tenant: Tenant, client: Test
     assert [s["id"] for s in first["sessions"] + rest["sessions"]] == expected
 
 
-def test_limit_bounds(api: Api) -> None:
+def test_limit_is_1_to_10000_written_as_a_plain_integer(api: Api) -> None:
     fill(api, 2)
     assert len(api.usage(**WINDOW, limit=1)["sessions"]) == 1
     assert len(api.usage(**WINDOW, limit=10000)["sessions"]) == 2
-    for bad in ("0", "10001", "-1", "1e3", " 5", "", "2.0"):
+    for bad in ("0", "10001", "-1", "1e3", " 5", "", "2.0", "ten", "1.5"):
         assert_error(api.get("/ss/api/usage", params={"limit": bad}), 400, "limit")
 
 
