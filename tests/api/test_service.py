@@ -199,3 +199,47 @@ def test_metrics_is_prometheus_text_and_counts_requests(api: Api) -> None:
         text,
     )
     assert "sharelog_sessions_created_total 1" in text
+
+
+def _allows_null(document: dict[str, Any], schema: dict[str, Any]) -> bool:
+    schema = resolve(document, schema)
+    options = schema.get("anyOf", [schema])
+    return any(resolve(document, o).get("type") == "null" for o in options)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"include": "stats"},
+        {"include": "sessions"},
+        {"include": "stats,sessions", "limit": "1"},
+        {"include": "sessions", "limit": "5"},
+    ],
+)
+def test_the_usage_schema_describes_what_is_really_sent(
+    api: Api, document: dict[str, Any], params: dict[str, str]
+) -> None:
+    """Fields the server leaves out are optional, never described as null; a null sent
+    (next_cursor on the last page, end while ongoing) is one the schema allows."""
+    api.import_sessions(session_body("a"), session_body("b", end=None))
+    body = api.usage(**{"from": "2026-11-01", "to": "2026-11-30"}, **params)
+    schema = resolve(
+        document,
+        document["paths"]["/ss/api/usage"]["get"]["responses"]["200"]["content"][
+            "application/json"
+        ]["schema"],
+    )
+    properties = schema["properties"]
+    assert set(body) <= set(properties)
+    assert set(schema.get("required", [])) <= set(body)
+    for name in ("stats", "sessions"):
+        assert not _allows_null(document, properties[name]), name
+    for name, value in body.items():
+        if value is None:
+            assert _allows_null(document, properties[name]), name
+    session = document["components"]["schemas"]["Session"]["properties"]
+    for s in body.get("sessions", []):
+        for name, value in s.items():
+            if value is None:
+                assert _allows_null(document, session[name]), name

@@ -128,3 +128,28 @@ def test_keys_list_piped_is_one_tab_separated_line_a_key(url: str) -> None:
     prefix, scope, account, created, revoked = line.split("\t")
     assert (prefix, scope, account, revoked) == (key[:12], "write", f"{name} (1)", "")
     assert created.endswith("Z")
+
+
+def test_an_all_digit_account_name_is_refused(url: str) -> None:
+    result = runner.invoke(app, ["accounts", "create", "7", "--database-url", url])
+    assert result.exit_code == 2 and "digits" in result.output
+    created = json.loads(sharelog(url, "accounts", "create", "acme", "--json"))
+    # So --account with digits always means an id.
+    key = json.loads(
+        sharelog(
+            url, "keys", "create", "--account", str(created["id"]), "--scope", "read", "--json"
+        )
+    )
+    assert key["account"] == created["id"]
+
+
+def test_the_upgrade_renames_all_digit_accounts(url: str) -> None:
+    db = Database(url)
+    migrate.upgrade(db.engine, "0001")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO accounts (name, created_us) VALUES ('42', 0), ('4x2', 0)"))
+    migrate.upgrade(db.engine)
+    with db.engine.connect() as conn:
+        names = set(conn.execute(text("SELECT name FROM accounts")).scalars())
+    db.dispose()
+    assert names == {"account-42", "4x2"}

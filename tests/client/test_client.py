@@ -318,3 +318,14 @@ def test_sessions_named_dot_and_dot_dot_are_reachable(live: Live) -> None:
             ]
         )
         assert [client.session(sid).id for sid in (".", "..", "...")] == [".", "..", "..."]
+
+
+def test_only_the_first_page_asks_for_stats(live: Live) -> None:
+    """Stats cover the whole window on every page: asking again is work thrown away."""
+    seen: list[httpx.URL] = []
+    with UsageClient(live.url, live.source.read_key) as client:
+        client._http.event_hooks["request"].append(lambda request: seen.append(request.url))
+        pages = list(client.iter_pages(**WINDOW, page_size=2))
+    assert len(pages) == 4 and "stats" in pages[0]
+    assert all("stats" not in page for page in pages[1:])
+    assert [url.params.get("include") for url in seen] == [None, "sessions", "sessions", "sessions"]

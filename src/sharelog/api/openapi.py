@@ -11,6 +11,7 @@ from typing import Any, Literal
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from sharelog.api.bodies import SessionBatchBody, SessionBody
 from sharelog.api.event_bodies import EventBatchBody
@@ -78,9 +79,14 @@ class Session(BaseModel):
 class UsageDocument(BaseModel):
     from_: str = Field(alias="from")
     to: str
-    stats: Stats | None = Field(None, description="absent with include=sessions")
-    sessions: list[Session] | None = Field(None, description="absent with include=stats")
-    next_cursor: str | None = Field(None, description="absent with include=stats")
+    # Absent, never null, when not asked for: the schema says so (SkipJsonSchema).
+    stats: Stats | SkipJsonSchema[None] = Field(None, description="absent with include=sessions")
+    sessions: list[Session] | SkipJsonSchema[None] = Field(
+        None, description="absent with include=stats"
+    )
+    next_cursor: str | None = Field(
+        None, description="absent with include=stats; null on the last page"
+    )
 
 
 class ViewerEntry(BaseModel):

@@ -43,6 +43,8 @@ def accounts_create(
     """Create an account."""
     if not name.strip() or len(name) > 200:
         fail("the account name must be 1 to 200 characters")
+    if name.isdigit():
+        fail("an account name cannot be all digits: --account would read it as an id")
     config = settings(database_url=database_url)
     db = open_database(config.database_url)
     try:

@@ -9,10 +9,8 @@ on another 4xx.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import itertools
 import os
-import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -32,15 +30,15 @@ from sharelog.client._exceptions import (
     ClientError,
     InvalidRequest,
     ProtocolError,
-    TransportError,
-    error_for,
 )
 from sharelog.client._models import EventsResult, ImportResult, Session, Usage, known
+from sharelog.client._retry import Retry
 
 T = TypeVar("T")
 
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
 PAGE_SIZE = 1000
+# Sessions only: a server recomputes a window's stats on every page that asks for them.
+_LATER_PAGES = (("include", "sessions"),)
 Moment = datetime | str | int | float | None
 
 
@@ -125,62 +123,6 @@ def _is_paging_refused(exc: InvalidRequest) -> bool:
     return exc.parameter in ("limit", "cursor")
 
 
-def retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds: whole seconds, or an HTTP date."""
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-class _Retry:
-    """How long to wait before attempt ``n``, or None to give up."""
-
-    def __init__(self, retries: int, backoff: float, max_wait: float) -> None:
-        self.retries, self.backoff, self.max_wait = retries, backoff, max_wait
-
-    def delay(self, attempt: int, response: httpx.Response | None) -> float | None:
-        if attempt >= self.retries:
-            return None
-        if response is not None:
-            asked = retry_after(response.headers.get("retry-after"))
-            if asked is not None:
-                return min(asked, self.max_wait)
-        wait: float = self.backoff * 2**attempt * (1 + random.random() / 4)
-        return min(wait, self.max_wait)
-
-    def decide(
-        self,
-        attempt: int,
-        what: str,
-        response: httpx.Response | None = None,
-        error: httpx.TransportError | None = None,
-    ) -> tuple[httpx.Response | None, float]:
-        """(the final response, 0) or (None, seconds to wait before trying again); raises
-        TransportError or ApiError once there is nothing left to try."""
-        if response is not None and response.status_code not in RETRY_STATUSES:
-            return _check(response), 0.0
-        wait = self.delay(attempt, response)
-        if wait is not None:
-            return None, wait
-        if response is not None:
-            return _check(response), 0.0
-        raise TransportError(f"{what}: {error}") from error
-
-
-def _check(response: httpx.Response) -> httpx.Response:
-    if response.status_code >= 400:
-        raise error_for(response)
-    return response
-
-
 def _sessions_body(sessions: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return {"sessions": list(sessions)}
 
@@ -200,7 +142,7 @@ class UsageClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         base, secret = _settings(base_url, key)
-        self._retry = _Retry(retries, backoff, max_wait)
+        self._retry = Retry(retries, backoff, max_wait)
         self._http = httpx.Client(
             base_url=base,
             headers={"Authorization": f"Basic {secret}"},
@@ -267,7 +209,8 @@ class UsageClient:
             cursor = page.get("next_cursor")
             if not cursor:  # absent: the server does not page; null: last page
                 return
-            page = self._page([*usage_params(limit=page_size), ("cursor", cursor)])
+            # Later pages skip the stats: the first page had them, for the whole window.
+            page = self._page([*usage_params(limit=page_size), *_LATER_PAGES, ("cursor", cursor)])
 
     def _page(self, params: list[tuple[str, str]]) -> dict[str, Any]:
         return read_json(self.request("GET", "/ss/api/usage", params=params), _as_usage_document)
@@ -348,7 +291,7 @@ class AsyncUsageClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         base, secret = _settings(base_url, key)
-        self._retry = _Retry(retries, backoff, max_wait)
+        self._retry = Retry(retries, backoff, max_wait)
         self._http = httpx.AsyncClient(
             base_url=base,
             headers={"Authorization": f"Basic {secret}"},
@@ -394,7 +337,9 @@ class AsyncUsageClient:
         page_size: int = PAGE_SIZE,
     ) -> AsyncIterator[Session]:
         try:
-            page = await self._page(usage_params(from_, to, agents, limit=page_size))
+            page = await self._page(
+                [*usage_params(from_, to, agents, limit=page_size), *_LATER_PAGES]
+            )
         except InvalidRequest as exc:
             if not _is_paging_refused(exc):
                 raise
@@ -405,7 +350,9 @@ class AsyncUsageClient:
             cursor = page.get("next_cursor")
             if not cursor:
                 return
-            page = await self._page([*usage_params(limit=page_size), ("cursor", cursor)])
+            page = await self._page(
+                [*usage_params(limit=page_size), *_LATER_PAGES, ("cursor", cursor)]
+            )
 
     async def _page(self, params: list[tuple[str, str]]) -> dict[str, Any]:
         response = await self.request("GET", "/ss/api/usage", params=params)

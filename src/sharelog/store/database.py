@@ -37,6 +37,8 @@ def make_engine(url: str, *, pool_size: int = 5, busy_timeout_ms: int = 10_000) 
         return _sqlite_engine(parsed, busy_timeout_ms)
     return create_engine(
         parsed,
+        # Parameters hold key hashes, emails and addresses: never in an error or a log.
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
@@ -61,6 +63,7 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
+        hide_parameters=True,
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
         pool_size=8,
         max_overflow=16,

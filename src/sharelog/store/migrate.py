@@ -30,8 +30,8 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the database to the newest schema; a no-op when it is there already."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to the newest schema (or to ``revision``); a no-op when it is there."""
     config = _config()
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
@@ -40,7 +40,7 @@ def upgrade(engine: Engine) -> None:
             conn.commit()
         try:
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
             conn.commit()
         finally:
             if engine.dialect.name == "postgresql":

@@ -23,6 +23,15 @@ Key = sa.String(128).with_variant(sa.String(128, collation="C"), "postgresql")
 
 
 def upgrade() -> None:
+    # An all-digit account name read as an id on the command line (--account 7 found the
+    # account *named* "7" before account 7): such names are refused now and renamed here.
+    bind = op.get_bind()
+    for account_id, name in bind.execute(sa.text("SELECT id, name FROM accounts")).all():
+        if name.isascii() and name.isdigit():
+            bind.execute(
+                sa.text("UPDATE accounts SET name = :new WHERE id = :id"),
+                {"new": f"account-{name}", "id": account_id},
+            )
     with op.batch_alter_table("accounts") as batch:
         batch.add_column(sa.Column("last_seq", sa.BigInteger, nullable=False, server_default="0"))
         batch.add_column(sa.Column("pruned_seq", sa.BigInteger, nullable=False, server_default="0"))
