@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docs-examples")]
 DOCUMENTED_URL = "http://127.0.0.1:8000"
 SEED = Path(__file__).with_name("seed.json")
 BLOCK_TIMEOUT = 60  # seconds; a long poll in the docs waits at most a few
+# The whole run's bound: most of it is starting `sharelog` commands (a few seconds
+# each on a busy machine); a page that adds many should mark some -norun.
+TOTAL_BUDGET = 600
 # curl fails on an error answer (exit 22) and prints the body; errors are short.
 CURL = 'curl() { command curl --silent --show-error --fail-with-body --max-time 30 "$@"; }\n'
 
@@ -46,6 +50,7 @@ class DocsServer:
     env: dict[str, str]
     workdir: Path
     seeded_page: str = ""
+    spent: float = 0.0
 
     def seed(self, page: str) -> None:
         if page == self.seeded_page:
@@ -111,8 +116,11 @@ def _run(block: Block, docs: DocsServer) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("block", RUNNABLE_BLOCKS, ids=lambda b: b.name)
 def test_example_runs(block: Block, docs_server: DocsServer) -> None:
+    assert docs_server.spent < TOTAL_BUDGET, f"the examples took over {TOTAL_BUDGET} s"
+    started = time.monotonic()
     docs_server.seed(block.page)
     result = _run(block, docs_server)
+    docs_server.spent += time.monotonic() - started
     report = (
         f"{block.name} ({block.info}) exited {result.returncode}\n{result.stdout}\n{result.stderr}"
     )
