@@ -70,6 +70,15 @@ UNKNOWN = Location()
 
 
 @dataclass(frozen=True, slots=True)
+class Client:
+    """What a viewer's user agent said, parsed when received (the string is not kept)."""
+
+    browser: str | None = None
+    os: str | None = None
+    device: str = "other"  # desktop, mobile, tablet, bot or other
+
+
+@dataclass(frozen=True, slots=True)
 class ShareIn:
     at_us: int
     type: str
@@ -84,6 +93,12 @@ class ViewerIn:
     left_us: int | None = None
     ip: str | None = None
     location: Location | None = None
+    # Imported segments (joined, left or None), in order; None: one, joined to left.
+    segments: list[tuple[int, int | None]] | None = None
+    user_agent: str | None = None
+    # Set by the ingest layer: the location came from looking the ip up.
+    located_by_ip: bool = False
+    client: Client | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +111,8 @@ class SessionIn:
     end_us: int | None = None
     shares: list[ShareIn] = field(default_factory=list)
     viewers: list[ViewerIn] = field(default_factory=list)
+    agent_name: str | None = None
+    webcam_seconds: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +166,10 @@ class EventIn:
     viewer_id: str | None = None
     ip: str | None = None
     location: Location | None = None
+    agent_name: str | None = None
+    user_agent: str | None = None
+    located_by_ip: bool = False
+    client: Client | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,3 +178,6 @@ class EventResult:
     accepted: int
     duplicates: int
     changes: tuple[SessionChange, ...] = ()
+    # Accepted events not applied: they would have taken a session past
+    # MAX_SHARES shares or MAX_VIEWERS viewers.
+    over_limit: int = 0

@@ -7,7 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
-CSV_COLUMNS = ("id", "agent", "start", "end", "duration", "shares", "viewers", "countries")
+# peak and agent_name came later: appended, so that readers by position still work.
+CSV_COLUMNS = (
+    "id",
+    "agent",
+    "start",
+    "end",
+    "duration",
+    "shares",
+    "viewers",
+    "countries",
+    "peak",
+    "agent_name",
+)
 
 
 def csv_row(session: dict[str, Any]) -> tuple[Any, ...]:
@@ -23,4 +35,6 @@ def csv_row(session: dict[str, Any]) -> tuple[Any, ...]:
         len(session["shares"]),
         viewers["count"],
         ";".join(countries),
+        viewers.get("peak", 0),
+        session.get("agent_name") or "",
     )

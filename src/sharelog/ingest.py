@@ -10,6 +10,7 @@ from sharelog.store import events as event_store
 from sharelog.store import sessions as session_store
 from sharelog.store.database import Database
 from sharelog.timestamps import now_us
+from sharelog.useragents import parse_user_agent
 
 
 class Ingestor:
@@ -28,11 +29,25 @@ class Ingestor:
         result = []
         for v in viewers:
             location = v.location
+            by_ip = False
             if location is None and v.ip is not None:
-                location = next(found, UNKNOWN)
+                location, by_ip = next(found, UNKNOWN), True
             ip = reduce_ip(v.ip, self.store_ip) if v.ip is not None else None
-            unchanged = location is v.location and ip == v.ip
-            result.append(v if unchanged else replace(v, location=location, ip=ip))
+            # The user agent is parsed here and not kept: only what it says is.
+            client = parse_user_agent(v.user_agent) if v.user_agent is not None else None
+            unchanged = location is v.location and ip == v.ip and client is None
+            result.append(
+                v
+                if unchanged
+                else replace(
+                    v,
+                    location=location,
+                    ip=ip,
+                    located_by_ip=by_ip,
+                    user_agent=None,
+                    client=client,
+                )
+            )
         return result
 
     def import_sessions(self, account_id: int, batch: list[SessionIn]) -> IngestResult:
@@ -43,16 +58,29 @@ class Ingestor:
             return session_store.import_sessions(conn, account_id, batch, now_us())
 
     def ingest_events(self, account_id: int, events: list[EventIn]) -> EventResult:
-        """Geolocate the joins that carry an ip, then claim and merge the events."""
-        joins = [i for i, e in enumerate(events) if e.ip is not None]
+        """Geolocate the joins that carry an ip, parse their user agents, then claim and
+        merge the events."""
+        joins = [i for i, e in enumerate(events) if e.ip is not None or e.user_agent is not None]
         if joins:
             as_viewers = [
-                ViewerIn(id="", joined_us=0, ip=events[i].ip, location=events[i].location)
+                ViewerIn(
+                    id="",
+                    joined_us=0,
+                    ip=events[i].ip,
+                    location=events[i].location,
+                    user_agent=events[i].user_agent,
+                )
                 for i in joins
             ]
             events = list(events)
             for i, v in zip(joins, self.locate_viewers(as_viewers), strict=True):
-                if v.location is not events[i].location or v.ip != events[i].ip:
-                    events[i] = replace(events[i], location=v.location, ip=v.ip)
+                events[i] = replace(
+                    events[i],
+                    location=v.location,
+                    ip=v.ip,
+                    located_by_ip=v.located_by_ip,
+                    user_agent=None,
+                    client=v.client,
+                )
         with self.db.writing(account_id) as conn:
             return event_store.apply_events(conn, account_id, events, now_us())

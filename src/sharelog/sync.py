@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sharelog.client import ChangesPage
-from sharelog.domain import Location, SessionIn, ShareIn, ViewerIn
+from sharelog.domain import Client, Location, SessionIn, ShareIn, ViewerIn
 from sharelog.store import sessions as session_store
 from sharelog.store import sync_state
 from sharelog.store.database import Database
@@ -50,9 +50,19 @@ def session_from_detail(detail: dict[str, Any]) -> SessionIn:
                 joined_us=parse_timestamp(v["joined"]),
                 left_us=_instant(v.get("left")),
                 location=Location(v.get("country"), v.get("region"), v.get("city")),
+                segments=[
+                    (parse_timestamp(g["joined"]), _instant(g.get("left")))
+                    for g in v.get("segments") or []
+                ]
+                or None,
+                client=Client(v.get("browser"), v.get("os"), v.get("device") or "other")
+                if v.get("browser") or v.get("os") or v.get("device")
+                else None,
             )
             for v in viewers.get("list") or []
         ],
+        agent_name=detail.get("agent_name"),
+        webcam_seconds=int(detail.get("webcam_seconds") or 0),
     )
 
 

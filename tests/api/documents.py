@@ -26,3 +26,12 @@ def ids(document: dict[str, Any]) -> list[str]:
 
 def epoch(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+RICHER_VIEWER_FIELDS = ("segments", "watched_seconds", "browser", "os", "device")
+
+
+def without_segments(viewer: dict[str, Any]) -> dict[str, Any]:
+    """A viewers.list entry without the fields of issue 16 (tested on their own)."""
+    assert set(RICHER_VIEWER_FIELDS) <= set(viewer)
+    return {k: v for k, v in viewer.items() if k not in RICHER_VIEWER_FIELDS}

@@ -179,7 +179,8 @@ def test_csv_has_the_contract_columns(api: Api) -> None:
         assert response.headers["content-type"].startswith("text/csv")
         # Lines end with a plain newline: naive line splitting works too.
         assert (
-            response.text.split("\n")[0] == "id,agent,start,end,duration,shares,viewers,countries"
+            response.text.split("\n")[0]
+            == "id,agent,start,end,duration,shares,viewers,countries,peak,agent_name"
         )
         rows = list(csv.reader(io.StringIO(response.text)))
         assert rows[0] == [
@@ -191,6 +192,8 @@ def test_csv_has_the_contract_columns(api: Api) -> None:
             "shares",
             "viewers",
             "countries",
+            "peak",
+            "agent_name",
         ]
         assert rows[1] == [
             "c-1",
@@ -201,6 +204,8 @@ def test_csv_has_the_contract_columns(api: Api) -> None:
             "2",
             "4",
             "IS;US",
+            "4",
+            "",
         ]
         assert rows[2][:4] == ["c-2", "alice@example.com", "2026-11-03T10:00:00Z", ""]
         assert len(rows) == 3

@@ -225,6 +225,7 @@ def test_viewer_locations_grouped_counted_and_ordered(api: Api) -> None:
     # Count descending, then country, region, city ascending with nulls last.
     assert session["viewers"] == {
         "count": 9,
+        "peak": 9,
         "locations": [
             {"country": "IS", "region": "Capital Region", "city": "Reykjavik", "count": 2},
             {"country": "US", "region": None, "city": None, "count": 2},

@@ -43,7 +43,15 @@ LOCATIONS = st.one_of(
 )
 IPS = mostly([None, "8.8.8.8", "::1"], ["999.1.1.1", "not-ip", 42, "2001:db8::" + "1" * 40])
 TYPES = mostly(
-    ["session.started", "session.ended", "share.started", "viewer.joined", "viewer.left"],
+    [
+        "session.started",
+        "session.ended",
+        "share.started",
+        "viewer.joined",
+        "viewer.left",
+        "webcam.started",
+        "webcam.stopped",
+    ],
     ["nope", None],
 )
 
@@ -57,6 +65,8 @@ events = st.fixed_dictionaries(
         "viewer": IDS,
         "ip": IPS,
         "location": LOCATIONS,
+        "agent_name": mostly([None, "", "Alice Example", "n" * 200], ["n" * 201, "a\x00", 7]),
+        "user_agent": mostly([None, "Mozilla/5.0", "u" * 1000], ["u" * 1001, "u\x00", []]),
         "unknown": st.just(1),
     },
 )
@@ -87,6 +97,7 @@ def test_the_fast_reader_takes_the_usual_events() -> None:
             "session": "s",
             "at": "2026-11-02T10:00:00Z",
             "agent": "A@b.co",
+            "agent_name": "Alice",
         },
         {
             "id": "e2",
@@ -105,9 +116,12 @@ def test_the_fast_reader_takes_the_usual_events() -> None:
             "viewer": "v",
             "ip": "8.8.8.8",
             "location": {"country": "is"},
+            "user_agent": "Mozilla/5.0 (X11; Linux x86_64)",
         },
         {"id": "e4", "type": "viewer.left", "session": "s", "at": "2026-11-02", "viewer": "v"},
-        {"id": "e5", "type": "session.ended", "session": "s", "at": "2026-11-02"},
+        {"id": "e5", "type": "webcam.started", "session": "s", "at": "2026-11-02"},
+        {"id": "e6", "type": "webcam.stopped", "session": "s", "at": "2026-11-02"},
+        {"id": "e7", "type": "session.ended", "session": "s", "at": "2026-11-02"},
     ]
     fast = read_plain_events(usual)
     assert fast is not None

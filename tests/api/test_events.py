@@ -70,6 +70,7 @@ def test_a_reported_session_reads_back_like_an_imported_one(api: Api) -> None:
     ]
     assert s["viewers"] == {
         "count": 1,
+        "peak": 1,
         "locations": [
             {"country": "IS", "region": "Capital Region", "city": "Reykjavik", "count": 1}
         ],

@@ -75,6 +75,7 @@ def snapshot(api: Api) -> tuple[Any, ...]:
         if session["end"] is None:
             session.pop("duration")
             for viewer in session["viewers"].get("list", []):
+                viewer.pop("watched_seconds")  # an open segment runs to now
                 if viewer["left"] is None:
                     viewer.pop("seconds")
     meetings = {agent: f["meetings"] for agent, f in usage["stats"]["per_agent"].items()}

@@ -133,7 +133,13 @@ def test_openapi_usage_schema_names_the_contract_fields(document: dict[str, Any]
         "country",
         "region",
         "city",
+        "segments",
+        "watched_seconds",
+        "browser",
+        "os",
+        "device",
     }
+    assert {"agent_name", "webcam_seconds"} <= set(session["properties"])
     parameters = {p["name"] for p in document["paths"]["/ss/api/usage"]["get"]["parameters"]}
     assert {"from", "to", "agent", "limit", "cursor", "include", "format"} <= parameters
 

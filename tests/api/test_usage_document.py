@@ -108,11 +108,13 @@ def test_a_session_without_viewers_or_shares_has_empty_lists(api: Api) -> None:
     assert session == {
         "id": "s-1",
         "agent": "alice@example.com",
+        "agent_name": None,
         "start": "2026-11-02T10:00:00Z",
         "end": "2026-11-02T10:30:00Z",
         "duration": 1800,
         "shares": [],
-        "viewers": {"count": 0, "locations": []},
+        "viewers": {"count": 0, "peak": 0, "locations": []},
+        "webcam_seconds": 0,
     }
 
 
@@ -174,6 +176,7 @@ def test_the_document_matches_the_contracts_example(api: Api) -> None:
             {
                 "id": "s-1001",
                 "agent": "alice@example.com",
+                "agent_name": None,
                 "start": "2026-11-02T10:00:00Z",
                 "end": "2026-11-02T10:30:00Z",
                 "duration": 1800,
@@ -193,6 +196,7 @@ def test_the_document_matches_the_contracts_example(api: Api) -> None:
                 ],
                 "viewers": {
                     "count": 2,
+                    "peak": 2,
                     "locations": [
                         {
                             "country": "IS",
@@ -203,15 +207,18 @@ def test_the_document_matches_the_contracts_example(api: Api) -> None:
                         {"country": "US", "region": None, "city": None, "count": 1},
                     ],
                 },
+                "webcam_seconds": 0,
             },
             {
                 "id": "s-1002",
                 "agent": "bob@example.com",
+                "agent_name": None,
                 "start": "2026-11-03T14:00:00Z",
                 "end": "2026-11-03T14:20:00Z",
                 "duration": 1200,
                 "shares": [],
-                "viewers": {"count": 0, "locations": []},
+                "viewers": {"count": 0, "peak": 0, "locations": []},
+                "webcam_seconds": 0,
             },
         ],
         "next_cursor": None,

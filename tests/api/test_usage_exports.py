@@ -15,7 +15,18 @@ from tests.api.test_errors import assert_error
 from tests.conftest import Api, session_body
 
 WINDOW = {"from": "2026-11-01", "to": "2026-11-10"}
-HEADER = ["id", "agent", "start", "end", "duration", "shares", "viewers", "countries"]
+HEADER = [
+    "id",
+    "agent",
+    "start",
+    "end",
+    "duration",
+    "shares",
+    "viewers",
+    "countries",
+    "peak",
+    "agent_name",
+]
 LINK = re.compile(r'<([^>]+)>; rel="next"')
 
 
@@ -90,6 +101,8 @@ def test_csv_has_the_header_and_one_row_per_session(api: Api) -> None:
         "shares": "2",
         "viewers": "5",
         "countries": "DE;IS;US",  # distinct, sorted, unknown left out
+        "peak": "5",
+        "agent_name": "",  # none given
     }
     assert (by_id["s-2"]["end"], by_id["s-2"]["countries"], by_id["s-2"]["viewers"]) == (
         "",

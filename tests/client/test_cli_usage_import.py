@@ -55,9 +55,20 @@ def test_ndjson_and_csv_to_a_file(live: Live, tmp_path: Path) -> None:
     rows = list(
         csv.reader(io.StringIO(usage(live, "--format", "csv", "--agent", "agent0@example.com")))
     )
-    assert rows[0] == ["id", "agent", "start", "end", "duration", "shares", "viewers", "countries"]
+    assert rows[0] == [
+        "id",
+        "agent",
+        "start",
+        "end",
+        "duration",
+        "shares",
+        "viewers",
+        "countries",
+        "peak",
+        "agent_name",
+    ]
     assert {r[1] for r in rows[1:]} == {"agent0@example.com"} and len(rows) == 5
-    assert rows[1][5:] == ["1", "2", "IS"]
+    assert rows[1][5:8] == ["1", "2", "IS"]
 
 
 def test_table_shows_totals_and_agents(live: Live) -> None:

@@ -80,3 +80,18 @@ def test_moved_pages_have_one_source() -> None:
     assert "docs/security.md" in security
     assert "## What is protected" not in security  # the content lives in docs/security.md
     assert "## What is protected" in (DOCS / "security.md").read_text()
+
+
+def test_every_limit_is_in_the_api_reference() -> None:
+    """Each bound of sharelog/limits.py appears, with its value, in docs/api.md."""
+    from sharelog import limits
+
+    values = {
+        name: value
+        for name, value in vars(limits).items()
+        if name.isupper() and type(value) is int and name != "MAX_WEBCAM_SECONDS"
+    }
+    assert values["MAX_EVENTS_PER_REQUEST"] == 5000
+    missing = [name for name, value in values.items() if f"{value:,}" not in API]
+    assert not missing, f"limits not in docs/api.md: {missing}"
+    assert "10<sup>12</sup>" in API and limits.MAX_WEBCAM_SECONDS == 10**12

@@ -7,6 +7,7 @@ writes nothing.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Annotated, Literal, TypeVar
 
@@ -27,12 +28,22 @@ from sharelog.api.params import check_email
 from sharelog.domain import Location, SessionIn, ShareIn, ViewerIn
 from sharelog.errors import InvalidParameter
 from sharelog.geo.locator import parse_ip
+from sharelog.limits import (
+    ID_PATTERN,
+    MAX_AGENT_NAME,
+    MAX_EMAIL,
+    MAX_ID,
+    MAX_PLACE,
+    MAX_SEGMENTS,
+    MAX_SESSIONS_PER_REQUEST,
+    MAX_SHARES,
+    MAX_TITLE,
+    MAX_URL,
+    MAX_USER_AGENT,
+    MAX_VIEWERS,
+    MAX_WEBCAM_SECONDS,
+)
 from sharelog.timestamps import parse_timestamp
-
-MAX_SESSIONS_PER_REQUEST = 1000
-MAX_SHARES = 1000
-MAX_VIEWERS = 1000
-ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,128}$"
 
 
 def _no_nul(value: str) -> str:
@@ -78,19 +89,21 @@ Timestamp = Annotated[
     BeforeValidator(_timestamp),
     Field(json_schema_extra={"type": ["string", "number"], "format": "date-time or Unix seconds"}),
 ]
-Identifier = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=128)]
+Identifier = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=MAX_ID)]
 Email = Annotated[
     str,
     BeforeValidator(_email),
-    Field(json_schema_extra={"type": "string", "format": "email", "maxLength": 254}),
+    Field(json_schema_extra={"type": "string", "format": "email", "maxLength": MAX_EMAIL}),
 ]
 # Length first, then the NUL check: a constraint placed after a validator
 # reports "Value should have at most 1000 items" for a string.
-Text200 = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)]
-Url = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_no_nul)]
+Text200 = Annotated[str, StringConstraints(max_length=MAX_PLACE), AfterValidator(_no_nul)]
+AgentName = Annotated[str, StringConstraints(max_length=MAX_AGENT_NAME), AfterValidator(_no_nul)]
+UserAgent = Annotated[str, StringConstraints(max_length=MAX_USER_AGENT), AfterValidator(_no_nul)]
+Url = Annotated[str, StringConstraints(max_length=MAX_URL), AfterValidator(_no_nul)]
 Title = Annotated[
     str,
-    StringConstraints(max_length=1000),
+    StringConstraints(max_length=MAX_TITLE),
     AfterValidator(_no_nul),
     BeforeValidator(_null_as_empty),  # last, so that it runs first
 ]
@@ -120,12 +133,40 @@ class ShareBody(Model):
     url: Url | None = None
 
 
+class SegmentBody(Model):
+    joined: Timestamp
+    left: Timestamp | None = None
+
+    @field_validator("left")
+    @classmethod
+    def _left_not_before_joined(cls, left: int | None, info: ValidationInfo) -> int | None:
+        return _not_before(left, info.data.get("joined"), "joined")
+
+
+def _not_overlapping(segments: list[SegmentBody] | None) -> list[SegmentBody] | None:
+    """Segments may come in any order; sorted, each must end before (or where) the next begins."""
+    if segments is None:
+        return None
+    ordered = sorted(segments, key=lambda s: (s.joined, s.left is None, s.left or 0))
+    for before, after in itertools.pairwise(ordered):
+        if before.left is None or before.left > after.joined:
+            raise ValueError("segments overlap (an open one must be the last)")
+    return ordered
+
+
 class ViewerBody(Model):
     id: Identifier
     joined: Timestamp
     left: Timestamp | None = None
     ip: Annotated[str, AfterValidator(_ip), Field(max_length=45)] | None = None
     location: LocationBody | None = None
+    segments: (
+        Annotated[
+            list[SegmentBody], Field(max_length=MAX_SEGMENTS), AfterValidator(_not_overlapping)
+        ]
+        | None
+    ) = None
+    user_agent: UserAgent | None = None
 
     # A field validator, not a check after the model: the error then comes in
     # document order, before any bad field that follows.
@@ -146,6 +187,8 @@ class SessionBody(Model):
     viewers: Annotated[
         list[ViewerBody], BeforeValidator(_null_as_no_items), Field(max_length=MAX_VIEWERS)
     ] = []
+    agent_name: AgentName | None = None
+    webcam_seconds: Annotated[int, Field(strict=True, ge=0, le=MAX_WEBCAM_SECONDS)] = 0
 
     @field_validator("end")
     @classmethod
@@ -232,9 +275,13 @@ def to_session(s: SessionBody) -> SessionIn:
                 left_us=v.left,
                 ip=v.ip,
                 location=location_of(v.location),
+                segments=None if v.segments is None else [(x.joined, x.left) for x in v.segments],
+                user_agent=v.user_agent,
             )
             for v in s.viewers
         ],
+        agent_name=s.agent_name,
+        webcam_seconds=s.webcam_seconds,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
 
 from sharelog.api.bodies import (
+    AgentName,
     Email,
     Identifier,
     LocationBody,
@@ -15,6 +16,7 @@ from sharelog.api.bodies import (
     Timestamp,
     Title,
     Url,
+    UserAgent,
     _ip,
     location_of,
     validate_items,
@@ -22,9 +24,17 @@ from sharelog.api.bodies import (
 from sharelog.api.event_fastpath import read_plain_events
 from sharelog.domain import EventIn
 from sharelog.errors import InvalidParameter
+from sharelog.limits import MAX_EVENTS_PER_REQUEST
 
-MAX_EVENTS_PER_REQUEST = 5000
-EVENT_TYPES = ("session.started", "share.started", "viewer.joined", "viewer.left", "session.ended")
+EVENT_TYPES = (
+    "session.started",
+    "share.started",
+    "viewer.joined",
+    "viewer.left",
+    "webcam.started",
+    "webcam.stopped",
+    "session.ended",
+)
 
 
 class EventBody(Model):
@@ -32,7 +42,13 @@ class EventBody(Model):
 
     id: Identifier
     type: Literal[
-        "session.started", "share.started", "viewer.joined", "viewer.left", "session.ended"
+        "session.started",
+        "share.started",
+        "viewer.joined",
+        "viewer.left",
+        "webcam.started",
+        "webcam.stopped",
+        "session.ended",
     ]
     session: Identifier
     at: Timestamp
@@ -41,6 +57,7 @@ class EventBody(Model):
 class SessionStarted(EventBody):
     type: Literal["session.started"]
     agent: Email
+    agent_name: AgentName | None = None
 
 
 class ShareStarted(EventBody):
@@ -55,6 +72,7 @@ class ViewerJoined(EventBody):
     viewer: Identifier
     ip: Annotated[str, AfterValidator(_ip), Field(max_length=45)] | None = None
     location: LocationBody | None = None
+    user_agent: UserAgent | None = None
 
 
 class ViewerLeft(EventBody):
@@ -62,13 +80,32 @@ class ViewerLeft(EventBody):
     viewer: Identifier
 
 
+class WebcamStarted(EventBody):
+    type: Literal["webcam.started"]
+
+
+class WebcamStopped(EventBody):
+    type: Literal["webcam.stopped"]
+
+
 class SessionEnded(EventBody):
     type: Literal["session.ended"]
 
 
+_ANY = (
+    SessionStarted
+    | ShareStarted
+    | ViewerJoined
+    | ViewerLeft
+    | WebcamStarted
+    | WebcamStopped
+    | SessionEnded
+)
+
+
 class EventBatchBody(Model):
     events: Annotated[
-        list[SessionStarted | ShareStarted | ViewerJoined | ViewerLeft | SessionEnded],
+        list[_ANY],  # type: ignore[valid-type]
         Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST),
     ]
 
@@ -78,16 +115,15 @@ _ADAPTERS: dict[str, TypeAdapter[Any]] = {
     "share.started": TypeAdapter(ShareStarted),
     "viewer.joined": TypeAdapter(ViewerJoined),
     "viewer.left": TypeAdapter(ViewerLeft),
+    "webcam.started": TypeAdapter(WebcamStarted),
+    "webcam.stopped": TypeAdapter(WebcamStopped),
     "session.ended": TypeAdapter(SessionEnded),
 }
 # An unknown type fails here, in field order: a bad id is still named before the type.
 _GENERIC: TypeAdapter[Any] = TypeAdapter(EventBody)
 
 
-AnyEvent = Annotated[
-    SessionStarted | ShareStarted | ViewerJoined | ViewerLeft | SessionEnded,
-    Field(discriminator="type"),
-]
+AnyEvent = Annotated[_ANY, Field(discriminator="type")]
 _BATCH: TypeAdapter[list[EventBody]] = TypeAdapter(list[AnyEvent])  # type: ignore[arg-type]
 
 
@@ -115,6 +151,8 @@ def to_event(e: EventBody) -> EventIn:
         viewer_id=fields.get("viewer"),
         ip=fields.get("ip"),
         location=location_of(fields.get("location")),
+        agent_name=fields.get("agent_name"),
+        user_agent=fields.get("user_agent"),
     )
 
 

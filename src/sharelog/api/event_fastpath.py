@@ -18,12 +18,14 @@ from typing import Any
 from sharelog.api.params import check_email
 from sharelog.domain import SHARE_TYPES, EventIn, Location
 from sharelog.geo.locator import parse_ip
+from sharelog.limits import MAX_AGENT_NAME, MAX_ID, MAX_PLACE, MAX_TITLE, MAX_URL, MAX_USER_AGENT
 from sharelog.timestamps import TimestampError, parse_timestamp
 
 # Every id of a batch, each followed by a newline (not an id character), is
 # checked by one match: a match per id cost a fifth of the reader's time.
-_IDS = re.compile(r"(?:[A-Za-z0-9._:\-]{1,128}\n)*")
+_IDS = re.compile(rf"(?:[A-Za-z0-9._:\-]{{1,{MAX_ID}}}\n)*")
 _VIEWER_TYPES = ("viewer.joined", "viewer.left")
+_NO_FIELD_TYPES = ("session.ended", "webcam.started", "webcam.stopped")
 
 
 class _NotPlain(Exception):
@@ -58,8 +60,8 @@ def _location(value: Any) -> Location | None:
         country = country.upper()
     return Location(
         country=country,
-        region=_optional_text(value, "region", 200),
-        city=_optional_text(value, "city", 200),
+        region=_optional_text(value, "region", MAX_PLACE),
+        city=_optional_text(value, "city", MAX_PLACE),
     )
 
 
@@ -87,8 +89,15 @@ def _event(item: Any, ids: list[Any]) -> EventIn:
             email = check_email(agent)
         except ValueError:
             raise _NotPlain from None
-        return EventIn(event_id, kind, session, at_us, agent=email)
-    if kind == "session.ended":
+        return EventIn(
+            event_id,
+            kind,
+            session,
+            at_us,
+            agent=email,
+            agent_name=_optional_text(item, "agent_name", MAX_AGENT_NAME),
+        )
+    if kind in _NO_FIELD_TYPES:
         return EventIn(event_id, kind, session, at_us)
     if kind == "share.started":
         share_type = item.get("share_type")
@@ -101,8 +110,8 @@ def _event(item: Any, ids: list[Any]) -> EventIn:
             session,
             at_us,
             share_type=share_type,
-            title="" if title is None else _text(title, 1000),
-            url=_optional_text(item, "url", 2048),
+            title="" if title is None else _text(title, MAX_TITLE),
+            url=_optional_text(item, "url", MAX_URL),
         )
     if kind in _VIEWER_TYPES:
         viewer: Any = item.get("viewer")
@@ -120,6 +129,7 @@ def _event(item: Any, ids: list[Any]) -> EventIn:
             viewer_id=viewer,
             ip=ip,
             location=_location(item.get("location")),
+            user_agent=_optional_text(item, "user_agent", MAX_USER_AGENT),
         )
     raise _NotPlain
 

@@ -63,17 +63,20 @@ class LocationCount(BaseModel):
 
 class Viewers(BaseModel):
     count: int = Field(ge=0)
+    peak: int = Field(ge=0, description="the most viewers watching at one instant")
     locations: list[LocationCount]
 
 
 class Session(BaseModel):
     id: str
     agent: str
+    agent_name: str | None = Field(description="the agent's name last received, or null")
     start: str
     end: str | None
     duration: int = Field(ge=0)
     shares: list[Share]
     viewers: Viewers
+    webcam_seconds: int = Field(ge=0)
 
 
 class UsageDocument(BaseModel):
@@ -89,6 +92,11 @@ class UsageDocument(BaseModel):
     )
 
 
+class Segment(BaseModel):
+    joined: str
+    left: str | None = Field(description="null while open")
+
+
 class ViewerEntry(BaseModel):
     id: str
     joined: str
@@ -97,6 +105,35 @@ class ViewerEntry(BaseModel):
     country: str | None
     region: str | None
     city: str | None
+    segments: list[Segment]
+    watched_seconds: int = Field(ge=0, description="the sum of the segments' whole lengths")
+    browser: str | None
+    os: str | None
+    device: Literal["desktop", "mobile", "tablet", "bot", "other"] | None
+
+
+class NewViewerInfo(BaseModel):
+    viewer_count: int = Field(ge=0)
+    max_viewer_count: int = Field(ge=0)
+    locations: list[str] = Field(
+        description="City, Country / Region, Country / Country; * when looked up from an ip"
+    )
+
+
+class NewSession(BaseModel):
+    session_id: str
+    email: str
+    agent_name: str | None
+    start_date: str
+    end_date: str | None
+    duration: int = Field(ge=0)
+    session_ended: bool
+    webcam_s: int = Field(ge=0)
+    viewer_info: NewViewerInfo
+
+
+class UsageNewDocument(BaseModel):
+    sessions: list[NewSession]
 
 
 class ViewersDetail(Viewers):
@@ -121,6 +158,11 @@ class EventsReply(BaseModel):
     received: int
     accepted: int
     duplicates: int
+    over_limit: int | SkipJsonSchema[None] = Field(
+        None,
+        description="present when some accepted events were not applied: they would have "
+        "taken a session past 1,000 shares or 1,000 viewers",
+    )
 
 
 class Change(BaseModel):

@@ -10,9 +10,8 @@ from typing import Any
 from starlette.datastructures import QueryParams
 
 from sharelog.errors import InvalidParameter
+from sharelog.limits import MAX_EMAIL
 from sharelog.timestamps import TimestampError, parse_timestamp
-
-EMAIL_MAX = 254
 
 
 def single(params: QueryParams, name: str) -> str | None:
@@ -38,8 +37,8 @@ def check_email(value: str) -> str:
     characters grow when lowercased (``"İ".lower()`` is two).
     """
     lowered = value.lower()
-    if len(value) > EMAIL_MAX or len(lowered) > EMAIL_MAX:
-        raise ValueError(f"not an email (longer than {EMAIL_MAX} characters)")
+    if len(value) > MAX_EMAIL or len(lowered) > MAX_EMAIL:
+        raise ValueError(f"not an email (longer than {MAX_EMAIL} characters)")
     local, at, domain = value.partition("@")
     if not at or not local or not domain or "@" in domain:
         raise ValueError(f"not an email: {value!r}")

@@ -29,9 +29,11 @@ from sharelog.exports import CSV_COLUMNS, csv_row
 from sharelog.store import usage as usage_store
 from sharelog.store.database import Database
 from sharelog.timestamps import format_timestamp
+from sharelog.usage_new import usage_new_session
 
 MEDIA_TYPES = {
     "json": "application/json",
+    "usage_new": "application/json",
     "ndjson": "application/x-ndjson",
     "csv": "text/csv; charset=utf-8",
 }
@@ -78,11 +80,20 @@ class UsageStream:
     def _chunks(self) -> Iterator[list[dict[str, Any]]]:
         req = self.request
         return usage_store.session_chunks(
-            self.conn, self.account_id, req.query, after=req.after, limit=req.limit
+            self.conn,
+            self.account_id,
+            req.query,
+            after=req.after,
+            limit=req.limit,
+            sources=req.format == "usage_new",
         )
 
     def __iter__(self) -> Iterator[bytes]:
-        produce = {"ndjson": self._ndjson, "csv": self._csv}.get(self.request.format, self._json)
+        produce = {
+            "ndjson": self._ndjson,
+            "csv": self._csv,
+            "usage_new": self._usage_new,
+        }.get(self.request.format, self._json)
         body = produce()
         try:
             while True:
@@ -116,6 +127,16 @@ class UsageStream:
                 first = False
             yield b'],"next_cursor":' + orjson.dumps(self.next_cursor)
         yield b"}"
+
+    def _usage_new(self) -> Generator[bytes]:
+        yield b'{"sessions":['
+        first = True
+        for chunk in self._chunks():
+            body = orjson.dumps([usage_new_session(s) for s in chunk])[1:-1]
+            if body:
+                yield body if first else b"," + body
+                first = False
+        yield b"]}"
 
     def _ndjson(self) -> Generator[bytes]:
         for chunk in self._chunks():

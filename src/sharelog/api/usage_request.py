@@ -19,10 +19,11 @@ from sharelog.api.params import (
 from sharelog.api.signing import Signer
 from sharelog.domain import UsageQuery
 from sharelog.errors import InvalidParameter
+from sharelog.limits import MAX_USAGE_LIMIT
 from sharelog.timestamps import MAX_US, MIN_US, US_PER_SECOND
 
 DEFAULT_WINDOW_US = 28 * 86_400 * 1_000_000
-MAX_LIMIT = 10_000
+MAX_LIMIT = MAX_USAGE_LIMIT
 FORMATS = ("json", "ndjson", "csv")
 _BY_MEDIA_TYPE = {
     "application/json": "json",

@@ -45,6 +45,8 @@ def import_body(
         "end": _after(session.get("start"), session.get("duration"), session.get("end")),
         "shares": [_share(s) for s in session.get("shares") or []],
         "viewers": listed,
+        # Richer sessions (a server from before them sends neither).
+        **{k: session[k] for k in ("agent_name", "webcam_seconds") if k in session},
     }
 
 
@@ -76,6 +78,7 @@ def _viewers_of(session: dict[str, Any]) -> list[dict[str, Any]]:
                 "joined": v["joined"],
                 "left": _after(v["joined"], v.get("seconds"), v.get("left")),
                 "location": {k: v.get(k) for k in ("country", "region", "city")},
+                **({"segments": v["segments"]} if "segments" in v else {}),
             }
             for v in viewers["list"]
         ]

@@ -34,6 +34,37 @@ from sharelog.exports import CSV_COLUMNS, csv_row
 T = TypeVar("T")
 
 
+class Api(enum.StrEnum):
+    usage = "usage"
+    usage_new = "usage_new"
+
+
+NEW_COLUMNS = (
+    "session_id",
+    "email",
+    "agent_name",
+    "start_date",
+    "end_date",
+    "duration",
+    "session_ended",
+    "webcam_s",
+    "viewer_count",
+    "max_viewer_count",
+    "locations",
+)
+
+
+def new_row(s: dict[str, Any]) -> tuple[Any, ...]:
+    """A usage_new session as a row: its fields, the viewer info flat, locations joined by ``;``."""
+    info = s.get("viewer_info") or {}
+    return (
+        *(s.get(name) for name in NEW_COLUMNS[:8]),
+        info.get("viewer_count", 0),
+        info.get("max_viewer_count", 0),
+        ";".join(info.get("locations", [])),
+    )
+
+
 class Format(enum.StrEnum):
     table = "table"
     json = "json"
@@ -125,7 +156,8 @@ def print_tables(document: dict[str, Any], out: IO[str]) -> None:
         agents.add_row(agent, f"{f['meetings']:,}", f"{f['seconds'] / 3600:,.1f}", f"{average:.1f}")
     console.print(agents)
     sessions = Table(title="sessions")
-    for name in ("id", "agent", "start", "end", "minutes", "shares", "viewers", "countries"):
+    names = ("id", "agent", "start", "end", "minutes", "shares", "viewers", "countries", "peak")
+    for name in (*names, "agent name"):
         timestamp = name in ("start", "end")
         sessions.add_column(
             name, no_wrap=timestamp, min_width=20 if timestamp else None, overflow="fold"
@@ -148,10 +180,16 @@ def usage_command(
     output: Path | None = typer.Option(
         None, "--output", help="Write to this file instead of stdout."
     ),
+    api: Api = typer.Option(
+        Api.usage, "--api", help="usage (default) or usage_new (CrankWheel's newer shape)."
+    ),
 ) -> None:
     """Fetch usage history from any compatible server."""
     query: dict[str, Any] = {"from_": from_, "to": to, "agents": agent or None}
     with guarded(lambda: UsageClient(url, key)) as client, output_to(output) as out:
+        if api is Api.usage_new:
+            write_usage_new(guarded(lambda: client.usage_new_document(**query)), fmt, out)
+            return
         if fmt in (Format.ndjson, Format.csv):
             write_sessions(
                 client, fmt, out, query, show=output is not None or not sys.stdout.isatty()
@@ -162,3 +200,23 @@ def usage_command(
             out.write(orjson.dumps(document).decode() + "\n")
         else:
             print_tables(document, out)
+
+
+def write_usage_new(document: dict[str, Any], fmt: Format, out: IO[str]) -> None:
+    sessions = document["sessions"]
+    if fmt is Format.json:
+        out.write(orjson.dumps(document).decode() + "\n")
+    elif fmt is Format.ndjson:
+        out.write("".join(orjson.dumps(s).decode() + "\n" for s in sessions))
+    elif fmt is Format.csv:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(NEW_COLUMNS)
+        writer.writerows(new_row(s) for s in sessions)
+    else:
+        console = Console(file=out, width=None if out.isatty() else 200)
+        table = Table(title=f"{len(sessions):,} sessions")
+        for name in NEW_COLUMNS:
+            table.add_column(name, overflow="fold")
+        for s in sessions:
+            table.add_row(*("" if v is None else str(v) for v in new_row(s)))
+        console.print(table)

@@ -31,7 +31,14 @@ from sharelog.client._exceptions import (
     InvalidRequest,
     ProtocolError,
 )
-from sharelog.client._models import EventsResult, ImportResult, Session, Usage, known
+from sharelog.client._models import (
+    EventsResult,
+    ImportResult,
+    NewSession,
+    Session,
+    Usage,
+    known,
+)
 from sharelog.client._retry import Retry
 
 T = TypeVar("T")
@@ -113,6 +120,12 @@ def _as_usage_document(data: Any) -> dict[str, Any]:
     return data
 
 
+def _as_sessions_document(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict) or not isinstance(data.get("sessions"), list):
+        raise ValueError('not {"sessions": [...]}')
+    return data
+
+
 def _as_object(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise TypeError("not a JSON object")
@@ -186,6 +199,20 @@ class UsageClient:
         """The same document as plain JSON."""
         response = self.request("GET", "/ss/api/usage", params=usage_params(from_, to, agents))
         return read_json(response, _as_usage_document)
+
+    def usage_new(
+        self, from_: Moment = None, to: Moment = None, agents: Sequence[str] | None = None
+    ) -> list[NewSession]:
+        """Every session of a window from ``GET /ss/api/usage_new``."""
+        document = self.usage_new_document(from_, to, agents)
+        return [read_json_value(s, NewSession.from_json, "a session") for s in document["sessions"]]
+
+    def usage_new_document(
+        self, from_: Moment = None, to: Moment = None, agents: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """``GET /ss/api/usage_new`` as plain JSON: ``{"sessions": [...]}``."""
+        response = self.request("GET", "/ss/api/usage_new", params=usage_params(from_, to, agents))
+        return read_json(response, _as_sessions_document)
 
     def iter_pages(
         self,
@@ -327,6 +354,15 @@ class AsyncUsageClient:
             "GET", "/ss/api/usage", params=usage_params(from_, to, agents)
         )
         return read_json(response, Usage.from_json)
+
+    async def usage_new(
+        self, from_: Moment = None, to: Moment = None, agents: Sequence[str] | None = None
+    ) -> list[NewSession]:
+        response = await self.request(
+            "GET", "/ss/api/usage_new", params=usage_params(from_, to, agents)
+        )
+        document = read_json(response, _as_sessions_document)
+        return [read_json_value(s, NewSession.from_json, "a session") for s in document["sessions"]]
 
     async def iter_sessions(
         self,

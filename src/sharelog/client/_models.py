@@ -65,6 +65,12 @@ class LocationCount:
 
 
 @dataclass(frozen=True, slots=True)
+class Segment:
+    joined: datetime
+    left: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Viewer:
     id: str
     joined: datetime
@@ -73,6 +79,12 @@ class Viewer:
     country: str | None
     region: str | None
     city: str | None
+    # Defaults: a server from before segments and browsers does not send them.
+    segments: list[Segment] = field(default_factory=list)
+    watched_seconds: int | None = None
+    browser: str | None = None
+    os: str | None = None
+    device: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +99,9 @@ class Session:
     locations: list[LocationCount]
     viewers: list[Viewer] | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    agent_name: str | None = None
+    peak: int | None = None
+    webcam_seconds: int | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Session:
@@ -115,10 +130,21 @@ class Session:
                     country=v.get("country"),
                     region=v.get("region"),
                     city=v.get("city"),
+                    segments=[
+                        Segment(_time(s["joined"]), parse_time(s.get("left")))
+                        for s in v.get("segments") or []
+                    ],
+                    watched_seconds=v.get("watched_seconds"),
+                    browser=v.get("browser"),
+                    os=v.get("os"),
+                    device=v.get("device"),
                 )
                 for v in listed
             ],
             raw=data,
+            agent_name=data.get("agent_name"),
+            peak=viewers.get("peak"),
+            webcam_seconds=data.get("webcam_seconds"),
         )
 
 
@@ -138,6 +164,40 @@ class Usage:
             stats=Stats.from_json(data["stats"]) if "stats" in data else None,
             sessions=[Session.from_json(s) for s in data.get("sessions", [])],
             next_cursor=data.get("next_cursor"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """One session of ``GET /ss/api/usage_new``."""
+
+    session_id: str
+    email: str
+    agent_name: str | None
+    start_date: datetime
+    end_date: datetime | None
+    duration: int
+    session_ended: bool
+    webcam_s: int
+    viewer_count: int
+    max_viewer_count: int
+    locations: list[str]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NewSession:
+        info = data.get("viewer_info") or {}
+        return cls(
+            session_id=data["session_id"],
+            email=data["email"],
+            agent_name=data.get("agent_name"),
+            start_date=_time(data["start_date"]),
+            end_date=parse_time(data.get("end_date")),
+            duration=int(data.get("duration", 0)),
+            session_ended=bool(data.get("session_ended", data.get("end_date") is not None)),
+            webcam_s=int(data.get("webcam_s", 0)),
+            viewer_count=int(info.get("viewer_count", 0)),
+            max_viewer_count=int(info.get("max_viewer_count", 0)),
+            locations=list(info.get("locations", [])),
         )
 
 

@@ -22,15 +22,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from sharelog.domain import EventIn, EventResult
+from sharelog.limits import MAX_SHARES, MAX_VIEWERS
+from sharelog.store import segments
 from sharelog.store.bulk import bulk_insert, one_of
 from sharelog.store.positions import session_change, take_positions
 from sharelog.store.schema import EVENT_SHARE_SEQ, sessions, shares, viewers
 from sharelog.store.sessions import record_agents
 
-_SESSION_FIELDS = ("agent", "start_us", "start_key", "end_us")
+_SESSION_FIELDS = ("agent", "start_us", "start_key", "end_us", *segments.SESSION_FIELDS)
 _VIEWER_FIELDS = (
     "joined_us",
     "last_join_us",
@@ -42,8 +44,9 @@ _VIEWER_FIELDS = (
     "loc_at_us",
     "loc_key",
     "ip",
+    *segments.VIEWER_FIELDS,
 )
-_NO_VIEWER = dict.fromkeys(_VIEWER_FIELDS)
+_NO_VIEWER = {**dict.fromkeys(_VIEWER_FIELDS), **segments.NEW_VIEWER}
 
 
 def claim_event_ids(
@@ -135,7 +138,10 @@ def apply_events(
     session_ids = list(dict.fromkeys(e.session_id for e in accepted))
     old_sessions, old_viewers = _load(conn, account_id, session_ids)
     state = {
-        sid: dict(old_sessions.get(sid) or dict.fromkeys(("id", *_SESSION_FIELDS)))
+        sid: dict(
+            old_sessions.get(sid)
+            or {**dict.fromkeys(("id", *_SESSION_FIELDS)), **segments.NEW_SESSION}
+        )
         for sid in session_ids
     }
     for sid in session_ids:
@@ -144,6 +150,14 @@ def apply_events(
     touched_viewers: set[tuple[str, str]] = set()
     new_shares: list[dict[str, Any]] = []
     agents: set[str] = set()
+    marks = segments.NewMarks()
+    # A session holds at most MAX_SHARES shares and MAX_VIEWERS viewers, as an
+    # import does: events past them are counted (over_limit), not applied.
+    share_counts = _share_counts(conn, account_id, accepted, old_sessions)
+    viewer_counts: dict[str, int] = {}
+    for sid, _ in viewer_state:
+        viewer_counts[sid] = viewer_counts.get(sid, 0) + 1
+    over_limit = 0
 
     for e in accepted:
         s = state[e.session_id]
@@ -151,10 +165,19 @@ def apply_events(
             if _earlier(e.at_us, e.id, s["start_us"], s["start_key"]):
                 s.update(start_us=e.at_us, start_key=e.id, agent=e.agent)
                 agents.add(e.agent or "")
+            # The name last received, in order of arrival (the contract's rule).
+            if e.agent_name is not None:
+                s["agent_name"] = e.agent_name
+        elif e.type in segments.WEBCAM_TYPES:
+            marks.webcam(e)
         elif e.type == "session.ended":
             if s["end_us"] is None or e.at_us > s["end_us"]:
                 s["end_us"] = e.at_us
         elif e.type == "share.started":
+            if share_counts.get(e.session_id, 0) >= MAX_SHARES:
+                over_limit += 1
+                continue
+            share_counts[e.session_id] = share_counts.get(e.session_id, 0) + 1
             new_shares.append(
                 {
                     "account_id": account_id,
@@ -171,8 +194,13 @@ def apply_events(
             key = (e.session_id, e.viewer_id or "")
             v = viewer_state.get(key)
             if v is None:
+                if viewer_counts.get(e.session_id, 0) >= MAX_VIEWERS:
+                    over_limit += 1
+                    continue
+                viewer_counts[e.session_id] = viewer_counts.get(e.session_id, 0) + 1
                 v = viewer_state[key] = {"session_id": key[0], "id": key[1], **_NO_VIEWER}
             touched_viewers.add(key)
+            marks.viewer(key, e)
             if e.type == "viewer.joined":
                 _merge_join(v, e)
             elif v["last_leave_us"] is None or e.at_us > v["last_leave_us"]:
@@ -182,6 +210,7 @@ def apply_events(
         v = viewer_state[key]
         leave, join = v["last_leave_us"], v["last_join_us"]
         v["left_us"] = leave if leave is not None and (join is None or leave >= join) else None
+    marks.apply(state, old_sessions, viewer_state)
 
     first = take_positions(conn, account_id, len(session_ids))
     seqs = {sid: first + i for i, sid in enumerate(session_ids)}
@@ -205,7 +234,27 @@ def apply_events(
         accepted=len(accepted),
         duplicates=len(events) - len(accepted),
         changes=tuple(changes),
+        over_limit=over_limit,
     )
+
+
+def _share_counts(
+    conn: Connection, account_id: int, accepted: Sequence[EventIn], old: dict[str, Any]
+) -> dict[str, int]:
+    """How many shares the stored sessions that this batch adds shares to hold already."""
+    ids = list(
+        {e.session_id for e in accepted if e.type == "share.started" and e.session_id in old}
+    )
+    if not ids:
+        return {}
+    return {
+        sid: int(n)
+        for sid, n in conn.execute(
+            select(shares.c.session_id, func.count())
+            .where(shares.c.account_id == account_id, one_of(conn, shares.c.session_id, ids))
+            .group_by(shares.c.session_id)
+        ).all()
+    }
 
 
 def _merge_join(v: dict[str, Any], e: EventIn) -> None:
@@ -222,7 +271,11 @@ def _merge_join(v: dict[str, Any], e: EventIn) -> None:
             loc_at_us=e.at_us,
             loc_key=e.id,
             ip=e.ip,
+            loc_by_ip=e.located_by_ip,
         )
+    if e.client is not None and _earlier(e.at_us, e.id, v["ua_at_us"], v["ua_key"]):
+        c = e.client
+        v.update(browser=c.browser, os=c.os, device=c.device, ua_at_us=e.at_us, ua_key=e.id)
 
 
 def _write_sessions(
@@ -255,24 +308,7 @@ def _write_sessions(
     if not existing:
         return
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(
-            "UPDATE sessions SET agent = v.agent, start_us = v.start_us, start_key = v.start_key, "
-            "end_us = v.end_us, seq = v.seq, updated_us = %(now)s, changed_us = %(now)s "
-            "FROM unnest(%(ids)s::text[], %(agents)s::text[], %(starts)s::bigint[], "
-            "%(keys)s::text[], %(ends)s::bigint[], %(seqs)s::bigint[]) "
-            "AS v(id, agent, start_us, start_key, end_us, seq) "
-            "WHERE sessions.account_id = %(account)s AND sessions.id = v.id",
-            {
-                "now": now_us,
-                "account": account_id,
-                "ids": [sid for sid, _ in existing],
-                "agents": [s["agent"] for _, s in existing],
-                "starts": [s["start_us"] for _, s in existing],
-                "keys": [s["start_key"] for _, s in existing],
-                "ends": [s["end_us"] for _, s in existing],
-                "seqs": [seqs[sid] for sid, _ in existing],
-            },
-        )
+        _update_sessions_postgres(conn, account_id, existing, now_us, seqs)
         return
     conn.execute(
         update(sessions)
@@ -290,6 +326,42 @@ def _write_sessions(
             for sid, s in existing
         ],
     )
+
+
+def _update_sessions_postgres(
+    conn: Connection,
+    account_id: int,
+    existing: list[tuple[str, dict[str, Any]]],
+    now_us: int,
+    seqs: dict[str, int],
+) -> None:
+    """One UPDATE ... FROM unnest(arrays), a column of values per field."""
+    fields = (*_SESSION_FIELDS, "seq")
+    arrays = ", ".join(
+        f"%({f})s::{_PG_ARRAY_TYPES[type(sessions.c[f].type).__name__]}[]" for f in fields
+    )
+    conn.exec_driver_sql(
+        f"UPDATE sessions SET {', '.join(f'{f} = v.{f}' for f in fields)}, "
+        "updated_us = %(now)s, changed_us = %(now)s "
+        f"FROM unnest(%(ids)s::text[], {arrays}) AS v(id, {', '.join(fields)}) "
+        "WHERE sessions.account_id = %(account)s AND sessions.id = v.id",
+        {
+            "now": now_us,
+            "account": account_id,
+            "ids": [sid for sid, _ in existing],
+            **{f: [s[f] for _, s in existing] for f in _SESSION_FIELDS},
+            "seq": [seqs[sid] for sid, _ in existing],
+        },
+    )
+
+
+# SQLAlchemy column types of the sessions table, as PostgreSQL array element types.
+_PG_ARRAY_TYPES = {
+    "BigInteger": "bigint",
+    "Integer": "integer",
+    "String": "text",
+    "Text": "text",
+}
 
 
 def _write_viewers(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKeyConstraint,
     Index,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -91,6 +93,15 @@ sessions = Table(
     # The change feed's position of the session's latest change, and its instant.
     Column("seq", BigInteger, nullable=False, server_default="0"),
     Column("changed_us", BigInteger, nullable=True),
+    # The agent's name last received (session.started or an import).
+    Column("agent_name", Text, nullable=True),
+    # Computed when written (sharelog.store.segments): the most viewers at once,
+    # and the webcam's marks, closed whole seconds and open segment's start.
+    Column("peak", Integer, nullable=False, server_default="0"),
+    Column("webcam_marks", Text, nullable=True),
+    Column("webcam_import_s", BigInteger, nullable=False, server_default="0"),
+    Column("webcam_s", BigInteger, nullable=False, server_default="0"),
+    Column("webcam_open_us", BigInteger, nullable=True),
     ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
     Index("ix_sessions_account_start", "account_id", "start_us", "id"),
     Index("ix_sessions_account_agent_start", "account_id", "agent", "start_us"),
@@ -179,6 +190,17 @@ viewers = Table(
     Column("loc_at_us", BigInteger, nullable=True),
     Column("loc_key", Key, nullable=True),
     Column("ip", String(45), nullable=True),
+    # True when the location came from looking the ip up (approximate).
+    Column("loc_by_ip", Boolean, nullable=False, server_default=false()),
+    # Every join and leave as JSON marks, and the segments they give (JSON).
+    Column("marks", Text, nullable=True),
+    Column("segments", Text, nullable=True),
+    # The parsed user agent of the earliest (at, event id) join that carried one.
+    Column("browser", Text, nullable=True),
+    Column("os", Text, nullable=True),
+    Column("device", String(8), nullable=True),
+    Column("ua_at_us", BigInteger, nullable=True),
+    Column("ua_key", Key, nullable=True),
 )
 
 # Ids of accepted events, kept for idempotency even when an import has since

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Connection, delete, select
 
 from sharelog.domain import IngestResult, SessionIn
+from sharelog.store import segments
 from sharelog.store.bulk import bulk_insert, insert_ignoring_conflicts, one_of
 from sharelog.store.positions import session_change, take_positions
 from sharelog.store.schema import agents, sessions, shares, viewers
@@ -82,6 +83,7 @@ def import_sessions(
                 "updated_us": now_us,
                 "seq": position,
                 "changed_us": now_us,
+                **segments.imported_session_columns(s),
             }
         )
         for seq, share in enumerate(s.shares):
@@ -116,6 +118,7 @@ def import_sessions(
                     "loc_at_us": v.joined_us if located else None,
                     "loc_key": "" if located else None,
                     "ip": v.ip,
+                    **segments.imported_viewer_columns(v),
                 }
             )
     bulk_insert(conn, sessions, session_rows)

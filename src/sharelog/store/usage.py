@@ -17,9 +17,21 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, and_, case, func, 
 from sharelog.domain import UsageQuery
 from sharelog.store.bulk import one_of
 from sharelog.store.schema import sessions, shares, viewers
+from sharelog.store.segments import Segment, decode_segments, watched_seconds, webcam_seconds
 from sharelog.timestamps import US_PER_SECOND, format_timestamp
 
 SESSION_CHUNK = 1000
+# What a session's row gives its usage object.
+_SESSION_COLUMNS = (
+    sessions.c.id,
+    sessions.c.agent,
+    sessions.c.start_us,
+    sessions.c.end_us,
+    sessions.c.agent_name,
+    sessions.c.peak,
+    sessions.c.webcam_s,
+    sessions.c.webcam_open_us,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +131,13 @@ def session_chunks(
     after: tuple[int, str] | None = None,
     limit: int | None = None,
     chunk_size: int = SESSION_CHUNK,
+    sources: bool = False,
 ) -> Iterator[list[dict[str, Any]]]:
     """The window's sessions as contract-shaped dicts, in order, a chunk at a time.
 
     ``after`` is a keyset position ``(start_us, id)``: only sessions after it.
+    ``sources``: each location group also tells whether its viewers' locations
+    were looked up from an ip (``"by_ip"``: a sorted list of booleans).
     """
     remaining = limit
     position = after
@@ -130,19 +145,14 @@ def session_chunks(
         size = chunk_size if remaining is None else min(chunk_size, remaining)
         conditions = [sessions.c.account_id == account_id, *in_window(query), *_after(position)]
         rows = conn.execute(
-            select(
-                sessions.c.id,
-                sessions.c.agent,
-                sessions.c.start_us,
-                sessions.c.end_us,
-            )
+            select(*_SESSION_COLUMNS)
             .where(*conditions)
             .order_by(sessions.c.start_us, sessions.c.id)
             .limit(size)
         ).all()
         if not rows:
             return
-        yield build_sessions(conn, account_id, rows, query.now_us)
+        yield build_sessions(conn, account_id, rows, query.now_us, sources=sources)
         if len(rows) < size:
             return
         position = (rows[-1].start_us, rows[-1].id)
@@ -155,25 +165,33 @@ def build_sessions(
     account_id: int,
     rows: Sequence[Any],
     now_us: int,
+    sources: bool = False,
     fmt: Callable[[int], str] = format_timestamp,
 ) -> list[dict[str, Any]]:
+    """``fmt`` writes the instants: whole seconds, or microseconds for the change feed."""
     ids = [row.id for row in rows]
     share_log = _shares_of(conn, account_id, ids, fmt)
-    locations = _locations_of(conn, account_id, ids)
+    locations = _locations_of(conn, account_id, ids, sources)
     result = []
     for row in rows:
         start_us, end_us = row.start_us, row.end_us
+        runs_to = now_us if end_us is None else end_us
         groups = locations.get(row.id, [])
         result.append(
             {
                 "id": row.id,
                 "agent": row.agent,
+                "agent_name": row.agent_name,
                 "start": fmt(start_us),
                 "end": None if end_us is None else fmt(end_us),
-                "duration": max(0, (now_us if end_us is None else end_us) - start_us)
-                // US_PER_SECOND,
+                "duration": max(0, runs_to - start_us) // US_PER_SECOND,
                 "shares": share_log.get(row.id, []),
-                "viewers": {"count": sum(g["count"] for g in groups), "locations": groups},
+                "viewers": {
+                    "count": sum(g["count"] for g in groups),
+                    "peak": row.peak,
+                    "locations": groups,
+                },
+                "webcam_seconds": webcam_seconds(row.webcam_s, row.webcam_open_us, runs_to),
             }
         )
     return result
@@ -205,28 +223,43 @@ def location_sort_key(group: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _locations_of(
-    conn: Connection, account_id: int, ids: list[str]
+    conn: Connection, account_id: int, ids: list[str], sources: bool = False
 ) -> dict[str, list[dict[str, Any]]]:
     by_session: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    if ids:
-        for sid, country, region, city, count in conn.execute(
-            select(
-                viewers.c.session_id,
-                viewers.c.country,
-                viewers.c.region,
-                viewers.c.city,
-                func.count(),
-            )
-            .where(
-                viewers.c.account_id == account_id,
-                one_of(conn, viewers.c.session_id, ids),
-                viewers.c.joined_us.is_not(None),
-            )
-            .group_by(viewers.c.session_id, viewers.c.country, viewers.c.region, viewers.c.city)
-        ):
+    if not ids:
+        return by_session
+    group = [viewers.c.session_id, viewers.c.country, viewers.c.region, viewers.c.city]
+    if sources:
+        group.append(viewers.c.loc_by_ip)
+    rows: Any = conn.execute(
+        select(*group, func.count())
+        .where(
+            viewers.c.account_id == account_id,
+            one_of(conn, viewers.c.session_id, ids),
+            viewers.c.joined_us.is_not(None),
+        )
+        .group_by(*group)
+    )
+    if not sources:
+        for sid, country, region, city, count in rows:
             by_session[sid].append(
                 {"country": country, "region": region, "city": city, "count": int(count)}
             )
+    else:
+        merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for sid, country, region, city, by_ip, count in rows:
+            g = merged.get((sid, country, region, city))
+            if g is None:
+                g = merged[(sid, country, region, city)] = {
+                    "country": country,
+                    "region": region,
+                    "city": city,
+                    "count": 0,
+                    "by_ip": [],
+                }
+                by_session[sid].append(g)
+            g["count"] += int(count)
+            g["by_ip"] = sorted({*g["by_ip"], bool(by_ip)})
     for groups in by_session.values():
         groups.sort(key=location_sort_key)
     return by_session
@@ -253,19 +286,19 @@ def session_details(
     if not ids:
         return {}
     rows = conn.execute(
-        select(sessions.c.id, sessions.c.agent, sessions.c.start_us, sessions.c.end_us).where(
+        select(*_SESSION_COLUMNS).where(
             sessions.c.account_id == account_id,
             one_of(conn, sessions.c.id, ids),
             sessions.c.start_us.is_not(None),
         )
     ).all()
-    details = {s["id"]: s for s in build_sessions(conn, account_id, rows, now_us, fmt)}
+    details = {s["id"]: s for s in build_sessions(conn, account_id, rows, now_us, fmt=fmt)}
     runs_to = {row.id: now_us if row.end_us is None else row.end_us for row in rows}
     for session in details.values():
         session["viewers"]["list"] = []
     if not rows:
         return details
-    rows_by_session = conn.execute(
+    viewer_rows = conn.execute(
         select(
             viewers.c.session_id,
             viewers.c.id,
@@ -274,6 +307,10 @@ def session_details(
             viewers.c.country,
             viewers.c.region,
             viewers.c.city,
+            viewers.c.segments,
+            viewers.c.browser,
+            viewers.c.os,
+            viewers.c.device,
         )
         .where(
             viewers.c.account_id == account_id,
@@ -282,17 +319,34 @@ def session_details(
         )
         .order_by(viewers.c.session_id, viewers.c.joined_us, viewers.c.id)
     ).all()
-    for sid, vid, joined_us, left_us, country, region, city in rows_by_session:
-        details[sid]["viewers"]["list"].append(
+    for v in viewer_rows:
+        ends = runs_to[v.session_id]
+        details[v.session_id]["viewers"]["list"].append(
             {
-                "id": vid,
-                "joined": fmt(joined_us),
-                "left": None if left_us is None else fmt(left_us),
-                "seconds": max(0, (runs_to[sid] if left_us is None else left_us) - joined_us)
+                "id": v.id,
+                "joined": fmt(v.joined_us),
+                "left": None if v.left_us is None else fmt(v.left_us),
+                "seconds": max(0, (ends if v.left_us is None else v.left_us) - v.joined_us)
                 // US_PER_SECOND,
-                "country": country,
-                "region": region,
-                "city": city,
+                "country": v.country,
+                "region": v.region,
+                "city": v.city,
+                **_segments_entry(decode_segments(v.segments), ends, fmt),
+                "browser": v.browser,
+                "os": v.os,
+                "device": v.device,
             }
         )
     return details
+
+
+def _segments_entry(
+    segments: list[Segment], runs_to_us: int, fmt: Callable[[int], str]
+) -> dict[str, Any]:
+    return {
+        "segments": [
+            {"joined": fmt(joined), "left": None if left is None else fmt(left)}
+            for joined, left in segments
+        ],
+        "watched_seconds": watched_seconds(segments, runs_to_us),
+    }

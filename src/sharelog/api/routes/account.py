@@ -15,6 +15,7 @@ from sharelog.api.params import email_param
 from sharelog.api.responses import json_response
 from sharelog.domain import Principal
 from sharelog.errors import InvalidParameter
+from sharelog.limits import MAX_RETENTION_DAYS
 from sharelog.removal import Remover
 from sharelog.store import accounts as account_store
 from sharelog.store import audit
@@ -23,8 +24,6 @@ from sharelog.timestamps import format_timestamp, now_us
 
 router = APIRouter(tags=["administration"])
 
-# Longest retention accepted: a century (longer is "keep everything": null).
-MAX_RETENTION_DAYS = 36_500
 PATCHABLE = ("retention_days",)
 
 

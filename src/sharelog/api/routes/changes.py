@@ -18,15 +18,13 @@ from sharelog.api.responses import json_response
 from sharelog.api.signing import Signer
 from sharelog.domain import Principal
 from sharelog.errors import Gone, InvalidParameter
+from sharelog.limits import DEFAULT_CHANGES_LIMIT, MAX_CHANGES_LIMIT, MAX_WAIT_SECONDS
 from sharelog.store.changes import FeedPage, PositionGone, read_changes
 from sharelog.store.database import Database
 from sharelog.timestamps import now_us
 
 router = APIRouter(tags=["changes"])
 
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
-MAX_WAIT_SECONDS = 30
 _TOKEN_KIND = "change-token"
 _SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
 
@@ -77,7 +75,7 @@ async def get_changes(
     since_text = single(params, "since")
     limit_text = single(params, "limit")
     page_size = (
-        DEFAULT_LIMIT if limit_text is None else int_param("limit", limit_text, 1, MAX_LIMIT)
+        DEFAULT_CHANGES_LIMIT if limit_text is None else int_param("limit", limit_text, 1, MAX_CHANGES_LIMIT)
     )
     wait_for = _wait_seconds(single(params, "wait"))
     position = 0 if since_text is None else decode_position(signer, account_id, since_text)

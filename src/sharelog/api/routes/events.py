@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from sharelog.api.auth import writer
-from sharelog.api.body import read_json
+from sharelog.api.body import read_body
 from sharelog.api.event_bodies import parse_events_body
 from sharelog.api.openapi import ERRORS, EventsReply
 from sharelog.api.responses import json_response
 from sharelog.domain import Principal
+from sharelog.limits import MAX_SHARES, MAX_VIEWERS
+
+log = logging.getLogger("sharelog.events")
 
 router = APIRouter(tags=["events"])
 
@@ -32,13 +37,27 @@ router = APIRouter(tags=["events"])
     },
 )
 async def post_events(request: Request, principal: Principal = Depends(writer)) -> Response:
-    events = parse_events_body(await read_json(request))
+    events = await read_body(request, parse_events_body)
     result = await run_in_threadpool(
         request.app.state.ingestor.ingest_events, principal.account_id, events
     )
     metrics = request.app.state.metrics
     metrics.count("events_accepted_total", result.accepted)
     metrics.count("events_duplicate_total", result.duplicates)
-    return json_response(
-        {"received": result.received, "accepted": result.accepted, "duplicates": result.duplicates}
-    )
+    reply = {
+        "received": result.received,
+        "accepted": result.accepted,
+        "duplicates": result.duplicates,
+    }
+    if result.over_limit:
+        # Never dropped silently: reported to the sender, counted, and logged.
+        reply["over_limit"] = result.over_limit
+        metrics.count("events_over_limit_total", result.over_limit)
+        log.warning(
+            "account %d: %d events past a session's %d shares or %d viewers were not applied",
+            principal.account_id,
+            result.over_limit,
+            MAX_SHARES,
+            MAX_VIEWERS,
+        )
+    return json_response(reply)

@@ -9,12 +9,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from sharelog.api.auth import reader, writer
-from sharelog.api.bodies import ID_PATTERN, parse_sessions_body
-from sharelog.api.body import read_json
+from sharelog.api.bodies import parse_sessions_body
+from sharelog.api.body import read_body
 from sharelog.api.openapi import ERRORS, IngestReply, SessionDetail
 from sharelog.api.responses import json_response
 from sharelog.domain import Principal
 from sharelog.errors import NotFound
+from sharelog.limits import ID_PATTERN
 from sharelog.removal import Remover
 from sharelog.store import usage as usage_store
 from sharelog.store.database import Database
@@ -94,7 +95,7 @@ async def delete_session(
     },
 )
 async def post_sessions(request: Request, principal: Principal = Depends(writer)) -> Response:
-    batch = parse_sessions_body(await read_json(request))
+    batch = await read_body(request, parse_sessions_body)
     result = await run_in_threadpool(
         request.app.state.ingestor.import_sessions, principal.account_id, batch
     )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, QueryParams
 from starlette.responses import StreamingResponse
 
 from sharelog.api.auth import reader
 from sharelog.api.body import read_json
-from sharelog.api.openapi import ERRORS, UsageDocument
+from sharelog.api.openapi import ERRORS, UsageDocument, UsageNewDocument
 from sharelog.api.streaming import UsageStream, usage_response
 from sharelog.api.usage_request import parse_usage_request
 from sharelog.domain import Principal
@@ -47,14 +49,55 @@ async def get_usage(
     format: str | None = Query(None, description="json (default), ndjson or csv."),
 ) -> StreamingResponse:
     """Summary statistics and the session list of a half-open window ``from <= start < to``."""
-    body = await read_json(request, required=False)
-    if body is not None and not isinstance(body, dict):
-        raise InvalidParameter("body", 'must be a JSON object such as {"from": ..., "to": ...}')
-    usage: dict[str, Any] | None = body
+    usage = await _window_body(request)
     signer = request.app.state.signer
     parsed = parse_usage_request(
         request.query_params, request.headers, usage, now_us(), (signer, principal.account_id)
     )
+    stream = await run_in_threadpool(
+        UsageStream, request.app.state.db, principal.account_id, parsed, signer
+    )
+    return usage_response(stream, request.url.path, request.query_params)
+
+
+async def _window_body(request: Request) -> dict[str, Any] | None:
+    body = await read_json(request, required=False)
+    if body is not None and not isinstance(body, dict):
+        raise InvalidParameter("body", 'must be a JSON object such as {"from": ..., "to": ...}')
+    window: dict[str, Any] | None = body
+    return window
+
+
+_USAGE_NEW_PARAMS = ("from", "to", "agent")
+
+
+@router.get(
+    "/ss/api/usage_new",
+    operation_id="getUsageNew",
+    summary="Usage history in CrankWheel's newer shape",
+    response_model=UsageNewDocument,
+    responses=ERRORS,
+)
+async def get_usage_new(
+    request: Request,
+    principal: Principal = Depends(reader),
+    from_: str | None = Query(None, alias="from", description="Window start (inclusive)."),
+    to: str | None = Query(None, description="Window end (exclusive); default now."),
+    agent: list[str] | None = Query(None, description="Only these agents (repeatable)."),
+) -> StreamingResponse:
+    """Every session of the window (as ``/ss/api/usage``: same window, defaults and
+    agent filter), streamed, with peak viewers, webcam seconds and located viewers."""
+    window = await _window_body(request)
+    # Only the window and the agent filter apply; usage's other parameters
+    # (limit, cursor, include, format) are not this endpoint's and are ignored.
+    params = QueryParams(
+        [(k, v) for k, v in request.query_params.multi_items() if k in _USAGE_NEW_PARAMS]
+    )
+    signer = request.app.state.signer
+    parsed = parse_usage_request(
+        params, Headers(), window, now_us(), (signer, principal.account_id)
+    )
+    parsed = replace(parsed, format="usage_new", include=frozenset({"sessions"}))
     stream = await run_in_threadpool(
         UsageStream, request.app.state.db, principal.account_id, parsed, signer
     )
