@@ -36,7 +36,7 @@ SEED = Path(__file__).with_name("seed.json")
 BLOCK_TIMEOUT = 60  # seconds; a long poll in the docs waits at most a few
 # The whole run's bound: most of it is starting `sharelog` commands (a few seconds
 # each on a busy machine); a page that adds many should mark some -norun.
-TOTAL_BUDGET = 600
+TOTAL_BUDGET = 900
 # curl fails on an error answer (exit 22) and prints the body; errors are short.
 CURL = 'curl() { command curl --silent --show-error --fail-with-body --max-time 30 "$@"; }\n'
 
