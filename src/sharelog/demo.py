@@ -84,6 +84,23 @@ TABS = (
     ("Onboarding checklist", "https://docs.example.com/onboarding"),
     ("Dashboard", "https://app.example.com/dashboard"),
 )
+# What viewers' browsers send (parsed by the server, like any other).
+USER_AGENTS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.6 Safari/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.6 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36",
+)
+UA_WEIGHTS = (30, 12, 8, 10, 8, 4, 6)
 WINDOWS = ("Slides - Quarterly review", "Spreadsheet - ROI model", "Terminal", "Design mockups")
 
 
@@ -132,10 +149,29 @@ def generate(
             joined = start + rng.randint(0, max(1, (last - start) // 4))
             left = None if end is None else rng.randint(joined, end)
             place = rng.choices(places, place_weights)[0]
-            viewers.append(ViewerIn(f"v-{v + 1}", joined, left, location=place))
+            segments: list[tuple[int, int | None]] | None = None
+            if left is not None and left - joined > 240 * US_PER_SECOND and rng.random() < 0.3:
+                # Dropped out for a while and came back.
+                gone = rng.randint(joined + 60 * US_PER_SECOND, left - 120 * US_PER_SECOND)
+                back = rng.randint(gone + 30 * US_PER_SECOND, left - 30 * US_PER_SECOND)
+                segments = [(joined, gone), (back, left)]
+            viewers.append(
+                ViewerIn(
+                    f"v-{v + 1}",
+                    joined,
+                    left,
+                    location=place,
+                    segments=segments,
+                    user_agent=rng.choices(USER_AGENTS, UA_WEIGHTS)[0],
+                )
+            )
+        agent = rng.choices(emails, weights)[0]
+        webcam = rng.randint(0, (last - start) // US_PER_SECOND) if rng.random() < 0.4 else 0
         yield SessionIn(
             id=f"demo-{n + 1:07d}",
-            agent=rng.choices(emails, weights)[0],
+            agent=agent,
+            agent_name=agent.split("@")[0].replace(".", " ").title(),
+            webcam_seconds=webcam,
             start_us=start,
             end_us=end,
             shares=shares,

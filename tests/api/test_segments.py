@@ -303,3 +303,39 @@ def test_bad_events_are_400s_naming_the_field(api: Api, extra: dict[str, Any], f
     response = api.post("/ss/api/events", json={"events": [good, bad]})
     assert_error(response, 400, f"events[1].{field}")
     assert api.get("/ss/api/sessions/s-1").status_code == 404
+
+
+def test_usage_clients_counts_browsers_and_the_highest_peak(api: Api) -> None:
+    post(
+        api,
+        ev("e1", "session.started", "10:00:00", agent="a@example.com"),
+        ev("e2", "viewer.joined", "10:01:00", viewer="a", user_agent=SAFARI_IPHONE),
+        ev("e3", "viewer.joined", "10:02:00", viewer="b", user_agent=SAFARI_IPAD),
+        ev("e4", "viewer.joined", "10:03:00", viewer="c", user_agent=CHROME_WINDOWS),
+        ev("e5", "viewer.joined", "10:04:00", viewer="d"),
+    )
+    response = api.get("/ss/api/usage/clients", params=WINDOW)
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "peak": 4,
+        "browsers": [
+            {"name": "Mobile Safari", "count": 2},
+            {"name": "Chrome", "count": 1},
+            {"name": None, "count": 1},
+        ],
+        "systems": [
+            {"name": "iOS", "count": 2},
+            {"name": "Windows", "count": 1},
+            {"name": None, "count": 1},
+        ],
+        "devices": [
+            {"name": "desktop", "count": 1},
+            {"name": "mobile", "count": 1},
+            {"name": "tablet", "count": 1},
+            {"name": None, "count": 1},
+        ],
+    }
+    other_window = api.get(
+        "/ss/api/usage/clients", params={"from": "2026-12-01", "to": "2026-12-02"}
+    )
+    assert other_window.json()["peak"] == 0 and other_window.json()["browsers"] == []

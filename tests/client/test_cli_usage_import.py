@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from typer.testing import CliRunner
 
@@ -235,3 +236,62 @@ def test_a_url_that_is_not_http_is_exit_2_at_once(url: str) -> None:
     result = runner.invoke(app, ["usage", "--url", url, "--key", "k"])
     assert result.exit_code == 2, result.output
     assert time.monotonic() - began < 2  # refused, not retried
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("form", ["array", "document", "ndjson"])
+def test_a_large_file_imports_in_bounded_memory(live: Live, tmp_path: Path, form: str) -> None:
+    """60 MB of sessions: read whole, the file and its objects alone would pass 150 MB."""
+    title = "t" * 1000
+    path = tmp_path / f"big.{form}"
+    count = 6000
+    with path.open("wb") as out:
+        rows = (
+            orjson.dumps(
+                {
+                    "id": f"big-{form}-{i}",
+                    "agent": "big@example.com",
+                    "start": "2026-10-01T10:00:00Z",
+                    "end": "2026-10-01T11:00:00Z",
+                    "shares": [{"at": "2026-10-01T10:00:01Z", "type": "tab", "title": title}] * 10,
+                }
+            )
+            for i in range(count)
+        )
+        if form == "ndjson":
+            for row in rows:
+                out.write(row + b"\n")
+        else:
+            out.write(b'{"sessions": [' if form == "document" else b"[")
+            for i, row in enumerate(rows):
+                out.write((b"," if i else b"") + row)
+            out.write(b"]}" if form == "document" else b"]")
+    assert path.stat().st_size > 60_000_000
+    script = (
+        "import resource, sys\n"
+        "from sharelog.cli.main import app\n"
+        "try:\n"
+        "    app(sys.argv[1:], standalone_mode=False)\n"
+        "finally:\n"
+        "    print('maxrss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            "import",
+            "--url",
+            live.url,
+            "--key",
+            live.target.write_key,
+            str(path),
+        ],
+        capture_output=True,
+        timeout=600,
+    )
+    output = result.stdout.decode() + result.stderr.decode()
+    assert result.returncode == 0, output
+    assert f"imported {count:,} sessions" in output
+    peak_mb = int(output.split("maxrss_kb")[1].split()[0]) / 1024
+    assert peak_mb < 150, peak_mb

@@ -248,7 +248,13 @@ def test_agents_sort_sessions_page_and_a_session_opens(watched: Watched, site: S
     assert page.locator("#page-label").inner_text().startswith("26\u201350 of")
 
     # The session with the most viewers and shares makes the richest view.
-    richest = max(pages[1]["sessions"], key=lambda s: (s["viewers"]["count"], len(s["shares"])))
+    richest = max(
+        pages[0]["sessions"] + pages[1]["sessions"],
+        key=lambda s: (s["viewers"]["count"], s["viewers"]["peak"], len(s["shares"])),
+    )
+    if richest in pages[0]["sessions"]:
+        page.get_by_test_id("prev-page").click()
+        watched.settle()
     page.locator(f"#sessions-table tbody tr[data-session='{richest['id']}']").click()
     watched.settle()
     detail = site.get(f"/ss/api/sessions/{richest['id']}")
@@ -256,7 +262,17 @@ def test_agents_sort_sessions_page_and_a_session_opens(watched: Watched, site: S
     assert dialog.is_visible()
     assert page.locator("#viewers-table tbody tr").count() == len(detail["viewers"]["list"])
     assert page.locator("#timeline rect.share").count() == len(detail["shares"])
-    assert page.locator("#timeline rect.presence").count() == len(detail["viewers"]["list"])
+    # One bar per segment, each on its viewer's lane.
+    for viewer in detail["viewers"]["list"]:
+        bars = page.locator(f"#timeline rect.presence[data-viewer='{viewer['id']}']")
+        assert bars.count() == len(viewer["segments"])
+    assert page.locator("#timeline rect.presence").count() == sum(
+        len(v["segments"]) for v in detail["viewers"]["list"]
+    )
+    assert watched.value("session-peak") == detail["viewers"]["peak"]
+    clients = page.get_by_test_id("session-clients").inner_text()
+    for viewer in detail["viewers"]["list"]:
+        assert viewer["browser"] in clients and viewer["device"] in clients
     assert page.locator("#shares-list li").count() == max(1, len(detail["shares"]))
     for viewer, row in zip(
         detail["viewers"]["list"], page.locator("#viewers-table tbody tr").all(), strict=True
@@ -296,4 +312,28 @@ def test_the_key_lasts_for_the_tab_and_sign_out_forgets_it(watched: Watched, sit
     other = watched.context.new_page()
     other.goto(f"{site.url}/")
     assert other.locator("#signin").is_visible()
+    assert watched.errors == []
+
+
+def test_the_overview_shows_peak_viewers_and_browsers(watched: Watched, site: Site) -> None:
+    page = watched.page
+    page.goto(f"{site.url}/")
+    sign_in(watched)
+    page.select_option("#range", "90")
+    watched.settle()
+    window = watched.window()
+    sessions = site.get("/ss/api/usage", **window, format="ndjson")
+    assert watched.value("peak-viewers") == max(s["viewers"]["peak"] for s in sessions)
+    clients = site.get("/ss/api/usage/clients", **window)
+    rows = page.locator("[data-testid=browsers-table] tbody tr")
+    shown = {
+        rows.nth(i).locator("td").nth(0).inner_text(): int(
+            rows.nth(i).locator("td").nth(1).inner_text().replace(",", "")
+        )
+        for i in range(rows.count())
+    }
+    assert shown == {(g["name"] or "Unknown"): g["count"] for g in clients["browsers"]}
+    assert sum(shown.values()) == sum(s["viewers"]["count"] for s in sessions)
+    assert "Chrome" in shown and "Mobile Safari" in shown
+    page.screenshot(path=str(ARTIFACTS / "dashboard-overview.png"), full_page=True)
     assert watched.errors == []

@@ -144,6 +144,18 @@ class SessionDetail(Session):
     viewers: ViewersDetail
 
 
+class NameCount(BaseModel):
+    name: str | None
+    count: int = Field(ge=1)
+
+
+class ClientSummary(BaseModel):
+    peak: int = Field(ge=0, description="the highest peak of the window's sessions")
+    browsers: list[NameCount]
+    systems: list[NameCount]
+    devices: list[NameCount]
+
+
 class IngestReply(BaseModel):
     received: int
     created: int

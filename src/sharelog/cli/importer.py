@@ -15,11 +15,11 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-import orjson
 import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from sharelog.cli.sources import SessionFile
 from sharelog.cli.usage import exit_with, guarded
 from sharelog.client import ApiError, UsageClient
 from sharelog.timestamps import US_PER_SECOND, TimestampError, format_timestamp, parse_timestamp
@@ -96,39 +96,6 @@ def _viewers_of(session: dict[str, Any]) -> list[dict[str, Any]]:
     return rebuilt
 
 
-def sessions_from_file(path: Path) -> Iterator[dict[str, Any]]:
-    """NDJSON (a session a line), or JSON: a usage document, a list, or {"sessions": [...]}."""
-    try:
-        text = path.read_bytes()
-    except OSError as exc:
-        exit_with(2, f"cannot read {path}: {exc.strerror}")
-    try:
-        document = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        try:
-            lines = [orjson.loads(line) for line in text.splitlines() if line.strip()]
-        except orjson.JSONDecodeError as exc:
-            exit_with(2, f"{path} is neither JSON nor NDJSON: {exc}")
-        yield from _objects(lines, path)
-        return
-    if isinstance(document, dict) and isinstance(document.get("sessions"), list):
-        items = document["sessions"]
-    elif isinstance(document, list):
-        items = document
-    elif isinstance(document, dict) and "id" in document:
-        items = [document]
-    else:
-        exit_with(2, f"{path}: expected sessions (a list, {{'sessions': [...]}} or NDJSON)")
-    yield from _objects(items, path)
-
-
-def _objects(items: Iterable[Any], path: Path) -> Iterator[dict[str, Any]]:
-    for n, item in enumerate(items, 1):
-        if not isinstance(item, dict):
-            exit_with(2, f"{path}: session {n} is not a JSON object")
-        yield item
-
-
 def sessions_from_server(
     source: UsageClient, from_: str | None, to: str | None
 ) -> Iterator[dict[str, Any]]:
@@ -171,26 +138,34 @@ def import_command(
     totals = {"received": 0, "created": 0, "replaced": 0}
     with guarded(lambda: UsageClient(url, key)) as target:
         source = guarded(lambda: UsageClient(source_url, source_key)) if source_url else None
-        sessions = (
-            sessions_from_server(source, from_, to)
-            if source is not None
-            else (import_body(s) for s in sessions_from_file(file))  # type: ignore[arg-type]
-        )
+        reader = SessionFile(file) if file is not None else None
+        if source is not None:
+            sessions = sessions_from_server(source, from_, to)
+        else:
+            assert reader is not None
+            sessions = (import_body(s) for s in reader.sessions())
 
         def run() -> None:
             with Progress(console=Console(stderr=True), transient=True) as progress:
-                task = progress.add_task("importing", total=None)
+                # A file's progress is by bytes read; a server's by sessions copied.
+                total = reader.size if reader is not None else None
+                task = progress.add_task("importing", total=total)
                 for batch in batches(sessions, BATCH):
                     result = target.post_sessions(batch)
                     for name in totals:
                         totals[name] += getattr(result, name)
-                    progress.advance(task, len(batch))
+                    if reader is not None:
+                        progress.update(task, completed=reader.position())
+                    else:
+                        progress.advance(task, len(batch))
 
         try:
             guarded(run)
         finally:
             if source is not None:
                 source.close()
+            if reader is not None:
+                reader.close()
     Console(stderr=True).print(
         f"imported {totals['received']:,} sessions: {totals['created']:,} created, "
         f"{totals['replaced']:,} replaced",

@@ -8,15 +8,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, QueryParams
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from sharelog.api.auth import reader
 from sharelog.api.body import read_json
-from sharelog.api.openapi import ERRORS, UsageDocument, UsageNewDocument
+from sharelog.api.openapi import ERRORS, ClientSummary, UsageDocument, UsageNewDocument
+from sharelog.api.responses import json_response
 from sharelog.api.streaming import UsageStream, usage_response
-from sharelog.api.usage_request import parse_usage_request
+from sharelog.api.usage_request import UsageRequest, parse_usage_request
 from sharelog.domain import Principal
 from sharelog.errors import InvalidParameter
+from sharelog.store.clients import client_summary
 from sharelog.timestamps import now_us
 
 router = APIRouter(tags=["usage"])
@@ -68,7 +70,17 @@ async def _window_body(request: Request) -> dict[str, Any] | None:
     return window
 
 
-_USAGE_NEW_PARAMS = ("from", "to", "agent")
+_WINDOW_PARAMS = ("from", "to", "agent")
+
+
+def _window_only(request: Request, window: dict[str, Any] | None, account_id: int) -> UsageRequest:
+    """Usage's window, defaults and agent filter; its other parameters (limit,
+    cursor, include, format) are not these endpoints' and are ignored."""
+    params = QueryParams(
+        [(k, v) for k, v in request.query_params.multi_items() if k in _WINDOW_PARAMS]
+    )
+    cursors = (request.app.state.signer, account_id)
+    return parse_usage_request(params, Headers(), window, now_us(), cursors)
 
 
 @router.get(
@@ -88,17 +100,38 @@ async def get_usage_new(
     """Every session of the window (as ``/ss/api/usage``: same window, defaults and
     agent filter), streamed, with peak viewers, webcam seconds and located viewers."""
     window = await _window_body(request)
-    # Only the window and the agent filter apply; usage's other parameters
-    # (limit, cursor, include, format) are not this endpoint's and are ignored.
-    params = QueryParams(
-        [(k, v) for k, v in request.query_params.multi_items() if k in _USAGE_NEW_PARAMS]
+    parsed = replace(
+        _window_only(request, window, principal.account_id),
+        format="usage_new",
+        include=frozenset({"sessions"}),
     )
     signer = request.app.state.signer
-    parsed = parse_usage_request(
-        params, Headers(), window, now_us(), (signer, principal.account_id)
-    )
-    parsed = replace(parsed, format="usage_new", include=frozenset({"sessions"}))
     stream = await run_in_threadpool(
         UsageStream, request.app.state.db, principal.account_id, parsed, signer
     )
     return usage_response(stream, request.url.path, request.query_params)
+
+
+@router.get(
+    "/ss/api/usage/clients",
+    operation_id="getUsageClients",
+    summary="Viewers' browsers, systems and devices, and the highest peak, over a window",
+    response_model=ClientSummary,
+    responses=ERRORS,
+)
+async def get_usage_clients(
+    request: Request,
+    principal: Principal = Depends(reader),
+    from_: str | None = Query(None, alias="from", description="Window start (inclusive)."),
+    to: str | None = Query(None, description="Window end (exclusive); default now."),
+    agent: list[str] | None = Query(None, description="Only these agents (repeatable)."),
+) -> Response:
+    """What the dashboard's overview shows beside usage's stats (not in the contract)."""
+    query = _window_only(request, await _window_body(request), principal.account_id).query
+    db = request.app.state.db
+
+    def load() -> dict[str, Any]:
+        with db.reading() as conn:
+            return client_summary(conn, principal.account_id, query)
+
+    return json_response(await run_in_threadpool(load))

@@ -92,8 +92,18 @@ async function loadAll() {
   showDaily(daily.days);
   if (!state.agent) fillAgents(Object.keys(stats.stats.per_agent));
   state.cursors = [null]; state.page = 0;
-  await Promise.all([loadPage(generation), scanSessions(generation)]);
+  await Promise.all([loadPage(generation), scanSessions(generation), loadClients(generation)]);
   $("dashboard").classList.remove("loading");
+}
+
+async function loadClients(generation) {
+  // Browsers and the highest peak of the window, counted by the server.
+  const clients = await api("/ss/api/usage/clients", windowParams());
+  current(generation);
+  setFigure("peak-viewers", clients.peak, number.format(clients.peak));
+  const rows = clients.browsers.map((g) => [g.name || "Unknown", g.count]);
+  const total = rows.reduce((sum, [, n]) => sum + n, 0);
+  shareTable($("browsers-table"), rows, total, "No viewers in this window.");
 }
 
 async function loadDaily() {
@@ -242,14 +252,25 @@ async function openSession(id) {
   const s = await api(`/ss/api/sessions/${encodeURIComponent(id)}`);
   state.session = s;
   $("session-title").textContent = `${s.agent}`;
-  $("session-meta").textContent = `${dateTime(s.start)} · ${duration(s.duration)}${s.end ? "" : " so far (ongoing)"} · ${s.viewers.count} viewer${s.viewers.count === 1 ? "" : "s"} · ${s.id}`;
+  $("session-meta").textContent = `${s.agent_name ? `${s.agent_name} · ` : ""}${dateTime(s.start)} · ${duration(s.duration)}${s.end ? "" : " so far (ongoing)"} · ${s.viewers.count} viewer${s.viewers.count === 1 ? "" : "s"} · ${s.id}`;
+  setFigure("session-peak", s.viewers.peak ?? 0, number.format(s.viewers.peak ?? 0));
+  setFigure("session-webcam", s.webcam_seconds ?? 0, duration(s.webcam_seconds ?? 0));
+  const kinds = (field) => {
+    const counts = new Map();
+    for (const v of s.viewers.list) tally(counts, v[field] || "unknown");
+    return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([name, n]) => `${name} ${n}`).join(", ") || "–";
+  };
+  $("session-clients").textContent = `Browsers: ${kinds("browser")} · Systems: ${kinds("os")} · Devices: ${kinds("device")}`;
   $("shares-list").replaceChildren(...(s.shares.length ? s.shares.map((share) => el("li", {},
     el("span", { class: "at" }, offset(s.start, share.at)), el("span", { class: `type ${share.type}` }, share.type),
     el("span", { class: "title" }, share.title || "(untitled)"),
     share.url ? el("span", { class: "url" }, share.url) : null)) : [el("li", { class: "muted" }, "Nothing was shared.")]));
   $("viewers-table").tBodies[0].replaceChildren(...s.viewers.list.map((v) => el("tr", {},
     el("td", {}, v.id), el("td", {}, dateTime(v.joined)), el("td", {}, v.left ? dateTime(v.left) : "watching"),
-    el("td", { class: "num" }, duration(v.seconds)), el("td", {}, place(v)))));
+    el("td", { class: "num" }, duration(v.watched_seconds ?? v.seconds)),
+    el("td", { class: "num" }, (v.segments || []).length || 1),
+    el("td", {}, [v.browser, v.os].filter(Boolean).join(" on ") || "–"), el("td", {}, v.device || "–"),
+    el("td", {}, place(v)))));
   $("viewers-empty").hidden = s.viewers.list.length > 0;
   $("session").hidden = false;
   $("backdrop").hidden = false;

@@ -80,10 +80,15 @@ export function sessionTimeline(container, session, nowIso) {
   viewers.forEach((viewer, i) => {
     const y = top + LANE * (i + 1);
     chart.append(svg("text", { x: 0, y: y + 12, class: "lane-label" }, viewer.id.length > 14 ? `${viewer.id.slice(0, 13)}…` : viewer.id));
-    const x0 = x(viewer.joined), x1 = Math.max(x0 + 3, x(viewer.left || endIso));
-    const bar = svg("rect", { x: x0, y: y + 2, width: x1 - x0, height: LANE - 10, rx: 3, class: "presence" });
-    bar.append(svg("title", {}, `${viewer.id}: ${number.format(Math.floor(viewer.seconds / 60))} min`));
-    chart.append(bar);
+    // One bar per segment (a server without segments: joined to left).
+    const segments = viewer.segments || [{ joined: viewer.joined, left: viewer.left }];
+    const watched = viewer.watched_seconds ?? viewer.seconds;
+    for (const segment of segments) {
+      const x0 = x(segment.joined), x1 = Math.max(x0 + 3, x(segment.left || endIso));
+      const bar = svg("rect", { x: x0, y: y + 2, width: x1 - x0, height: LANE - 10, rx: 3, class: "presence", "data-viewer": viewer.id });
+      bar.append(svg("title", {}, `${viewer.id}: ${offset(session.start, segment.joined)} – ${segment.left ? offset(session.start, segment.left) : "still watching"} (${number.format(Math.floor(watched / 60))} min in all)`));
+      chart.append(bar);
+    }
   });
   container.replaceChildren(chart);
 }
