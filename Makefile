@@ -4,8 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
+DOCS_STAMP := $(VENV)/.docs-installed
+# The pages with generated parts: those with a cog block at the start of a line.
+COG_PAGES = $(shell grep -l -r --include='*.md' '^<!-- \[\[\[cog' docs)
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: run test lint check bench fuzz browser clean
+.PHONY: run test lint check bench fuzz browser clean docs docs-serve docs-gen
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +19,13 @@ $(RUN_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+# The tests check the documentation too (cog, the examples), so dev includes docs.
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,docs]'
+	touch $(RUN_STAMP) $(DOCS_STAMP) $@
+
+$(DOCS_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[docs]'
 	touch $(RUN_STAMP) $@
 
 ## run: install, migrate, fill the demo account, serve on 127.0.0.1:8000
@@ -35,8 +44,21 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
+## docs: build the documentation site into site/ (strict: a broken link or a page missing from nav fails)
+docs: $(DOCS_STAMP)
+	$(BIN)/mkdocs build --strict --quiet
+
+## docs-serve: preview the site on 127.0.0.1:8001, rebuilt on every change
+docs-serve: $(DOCS_STAMP)
+	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8001
+
+## docs-gen: regenerate the generated parts of the docs (CLI help, settings, OpenAPI)
+docs-gen: $(DEV_STAMP)
+	$(BIN)/python -m sharelog.reference openapi > docs/reference/openapi.json
+	$(BIN)/cog -r $(COG_PAGES)
+
 ## test: install what the tests need and run the whole suite
-test: $(DEV_STAMP) browser lint
+test: $(DEV_STAMP) browser lint docs
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 ## bench: performance figures (see bench/README.md)
@@ -48,4 +70,4 @@ fuzz: $(DEV_STAMP)
 	SHARELOG_FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest -q tests/test_schemathesis.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) site *.egg-info .pytest_cache .mypy_cache .ruff_cache
