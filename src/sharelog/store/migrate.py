@@ -35,7 +35,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     config = _config()
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
+            # Building an index on a large table may take longer than requests may.
+            conn.execute(text("SET statement_timeout = 0"))
             # Session-level lock: a second process waits here, then finds nothing to do.
+            # (Not through PgBouncer in transaction mode: docs/pgbouncer.md.)
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
             conn.commit()
         try:
