@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: run test lint check bench fuzz browser clean
+.PHONY: run test lint check bench fuzz browser pgbouncer clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +30,20 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "could not install chromium: browser tests will fail"; }
 
+## pgbouncer: Debian's PgBouncer for tests/store/test_pgbouncer.py (skipped when already there)
+pgbouncer:
+	@command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || { \
+		echo "installing pgbouncer for the PgBouncer tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null) \
+		|| echo "could not install pgbouncer: the PgBouncer tests will skip (fail under CI=true)"; }
+
 ## lint: ruff and mypy
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
 ## test: install what the tests need and run the whole suite
-test: $(DEV_STAMP) browser lint
+test: $(DEV_STAMP) browser pgbouncer lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 ## bench: performance figures (see bench/README.md)
