@@ -26,6 +26,8 @@ from sharelog.errors import Unavailable
 from sharelog.store.database import _ACCOUNT_LOCKS, Database
 from tests.conftest import Api, Tenant, make_tenant, session_body
 
+pytestmark = pytest.mark.slow
+
 
 def _unavailable(response: httpx.Response) -> None:
     assert response.status_code == 503, response.text
