@@ -9,7 +9,7 @@ DOCS_STAMP := $(VENV)/.docs-installed
 COG_PAGES = $(shell grep -l -r --include='*.md' '^<!-- \[\[\[cog' docs)
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: run test lint check bench fuzz browser clean docs docs-serve docs-gen
+.PHONY: run test lint check bench fuzz browser pgbouncer clean docs docs-serve docs-gen
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ browser:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "could not install chromium: browser tests will fail"; }
 
+## pgbouncer: Debian's PgBouncer for tests/store/test_pgbouncer.py (skipped when already there)
+pgbouncer:
+	@command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || { \
+		echo "installing pgbouncer for the PgBouncer tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null) \
+		|| echo "could not install pgbouncer: the PgBouncer tests will skip (fail under CI=true)"; }
+
 ## lint: ruff and mypy
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
@@ -58,7 +65,7 @@ docs-gen: $(DEV_STAMP)
 	$(BIN)/cog -r $(COG_PAGES)
 
 ## test: install what the tests need and run the whole suite
-test: $(DEV_STAMP) browser lint docs
+test: $(DEV_STAMP) browser pgbouncer lint docs
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 ## bench: performance figures (see bench/README.md)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from sharelog.proxies import parse_networks
+from sharelog.store.database import Limits
 
 DEFAULT_DATABASE_URL = "sqlite:///sharelog.db"
 STORE_IP_POLICIES = ("none", "truncated", "full")
@@ -38,10 +39,36 @@ class Settings:
     )
     sqlite_busy_timeout_ms: int = field(
         default=10_000,
-        metadata={"help": "How long a SQLite writer waits for another process's lock."},
+        metadata={
+            "help": "How long a SQLite writer waits for the writer lock (then 503 with Retry-After)."
+        },
     )
     pool_size: int = field(
-        default=5, metadata={"help": "Connections kept open per process (PostgreSQL)."}
+        default=5,
+        metadata={"help": "Connections a process opens at most (PostgreSQL; no overflow)."},
+    )
+    key_pool_size: int = field(
+        default=2,
+        metadata={"help": "Connections a process opens at most for API-key checks, besides."},
+    )
+    pool_timeout_seconds: int = field(
+        default=10,
+        metadata={"help": "How long a request waits for a free connection (then 503)."},
+    )
+    lock_timeout_ms: int = field(
+        default=10_000,
+        metadata={"help": "How long a PostgreSQL write waits for its account's lock (then 503)."},
+    )
+    statement_timeout_ms: int = field(
+        default=30_000,
+        metadata={"help": "PostgreSQL statement_timeout of sharelog's connections; 0: none."},
+    )
+    idle_in_transaction_timeout_ms: int = field(
+        default=60_000,
+        metadata={
+            "help": "PostgreSQL idle_in_transaction_session_timeout of sharelog's connections; "
+            "0: none."
+        },
     )
     geoip_db: str = field(
         default="",
@@ -137,6 +164,8 @@ class Settings:
             "workers",
             "max_body_bytes",
             "pool_size",
+            "key_pool_size",
+            "pool_timeout_seconds",
             "auth_failures_per_minute",
             "body_timeout_seconds",
             "webhook_concurrency",
@@ -154,6 +183,25 @@ class Settings:
             raise ValueError("SHARELOG_WEBHOOK_LEASE_SECONDS must be at least 20")
         if self.rate_limit < 0:
             raise ValueError("SHARELOG_RATE_LIMIT must be 0 (off) or more")
+        for name in (
+            "sqlite_busy_timeout_ms",
+            "lock_timeout_ms",
+            "statement_timeout_ms",
+            "idle_in_transaction_timeout_ms",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"SHARELOG_{name.upper()} must be 0 or more")
+
+    def database_limits(self) -> Limits:
+        return Limits(
+            pool_size=self.pool_size,
+            key_pool_size=self.key_pool_size,
+            pool_timeout_seconds=self.pool_timeout_seconds,
+            busy_timeout_ms=self.sqlite_busy_timeout_ms,
+            lock_timeout_ms=self.lock_timeout_ms,
+            statement_timeout_ms=self.statement_timeout_ms,
+            idle_in_transaction_timeout_ms=self.idle_in_transaction_timeout_ms,
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

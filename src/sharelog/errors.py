@@ -9,7 +9,7 @@
     ├── Gone                    410 gone, a change token older than what is kept
     ├── PayloadTooLarge         413 payload_too_large
     ├── RateLimited             429 rate_limited, carries Retry-After
-    └── Unavailable             503 unavailable
+    └── Unavailable             503 unavailable, carries Retry-After
 
 Code anywhere below the HTTP layer raises these; one handler in
 ``sharelog.api.errors`` turns them into the contract's JSON body.
@@ -100,7 +100,11 @@ class RateLimited(SharelogError):
 
 
 class Unavailable(SharelogError):
-    """The database cannot be reached or cannot write right now."""
+    """The database cannot be reached, or is too busy right now; retry after ``retry_after``."""
 
     status = 503
     code = "unavailable"
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -62,8 +62,7 @@ def create_app(
     db = database or Database(
         settings.database_url,
         read_url=settings.read_database_url,
-        pool_size=settings.pool_size,
-        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        limits=settings.database_limits(),
     )
     locator = open_locator(settings.geoip_db)
 

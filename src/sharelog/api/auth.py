@@ -101,7 +101,8 @@ async def authenticate(request: Request) -> Principal:
     db: Database = request.app.state.db
 
     def lookup() -> Principal | None:
-        with db.reading(primary=True) as conn:
+        # Its own pool: a key check never waits behind the requests it admits.
+        with db.checking_keys() as conn:
             return account_store.authenticate(conn, key)
 
     principal = await run_in_threadpool(lookup)

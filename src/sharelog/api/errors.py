@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -21,6 +22,7 @@ from sharelog.errors import (
     Unauthorized,
     Unavailable,
 )
+from sharelog.store.database import RETRY_AFTER_SECONDS
 
 log = logging.getLogger("sharelog.api")
 
@@ -37,7 +39,7 @@ def error_response(
     headers = dict(headers or {})
     if isinstance(error, Unauthorized) and challenge:
         headers["WWW-Authenticate"] = 'Basic realm="sharelog"'
-    if isinstance(error, RateLimited):
+    if isinstance(error, RateLimited | Unavailable):
         headers["Retry-After"] = str(error.retry_after)
     return json_response(error.body(), status_code=error.status, headers=headers)
 
@@ -76,8 +78,15 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
 
 
 async def _database_error(_: Request, exc: Exception) -> Response:
+    # No connection free in the pool within SHARELOG_POOL_TIMEOUT_SECONDS, a
+    # statement past its timeout, or the database away: busy, not broken.
     log.warning("database unavailable: %s", exc)
-    return error_response(Unavailable("the database is unavailable; try again shortly"))
+    message = (
+        "the server is busy; try again shortly"
+        if isinstance(exc, PoolTimeout)
+        else "the database is unavailable; try again shortly"
+    )
+    return error_response(Unavailable(message, retry_after=RETRY_AFTER_SECONDS))
 
 
 async def _unexpected(_: Request, exc: Exception) -> Response:
@@ -91,4 +100,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(InterfaceError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -5,6 +5,12 @@ many requests there are: every ``POLL_SECONDS`` it reads their latest
 positions in one query (a primary-key lookup each), so a commit in any process
 wakes them. On PostgreSQL it also LISTENs on the channel that every write
 NOTIFYs at commit, and wakes at once.
+
+Through PgBouncer in transaction mode a LISTEN is accepted but its server
+connection goes back to the pool, and no notification ever arrives. So the
+listener first NOTIFYs itself from another connection: when that does not
+arrive within a second, it gives up for good and the watcher keeps polling
+every ``POLL_SECONDS`` (docs/pgbouncer.md).
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from typing import Any
 
+import psycopg
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -26,6 +34,7 @@ log = logging.getLogger("sharelog.feed")
 POLL_SECONDS = 0.1
 # With LISTEN, polling is only a safety net (a notification lost with its connection).
 LISTENING_POLL_SECONDS = 1.0
+PROBE_SECONDS = 1.0
 
 
 class ChangeWaiter:
@@ -36,6 +45,8 @@ class ChangeWaiter:
         self._watcher: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
         self._listening = False
+        # False once a probe showed that notifications do not arrive (PgBouncer).
+        self.listen_works: bool | None = None
 
     async def wait(self, account_id: int, after: int, timeout: float) -> None:
         """Return once the account's latest position is past ``after``, or ``timeout`` passed."""
@@ -57,7 +68,11 @@ class ChangeWaiter:
     def _ensure_running(self) -> None:
         if self._watcher is None or self._watcher.done():
             self._watcher = asyncio.create_task(self._watch())
-        if self.db.backend == "postgresql" and (self._listener is None or self._listener.done()):
+        if (
+            self.db.backend == "postgresql"
+            and self.listen_works is not False
+            and (self._listener is None or self._listener.done())
+        ):
             self._listener = asyncio.create_task(self._listen())
 
     def _positions(self, ids: list[int]) -> dict[int, int]:
@@ -85,13 +100,16 @@ class ChangeWaiter:
                 await asyncio.wait_for(self._wake.wait(), interval)
 
     async def _listen(self) -> None:
-        import psycopg
-
         url = self.db.engine.url.set(drivername="postgresql")
         dsn = url.render_as_string(hide_password=False)
         try:
             async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
                 await conn.execute(f"LISTEN {CHANGES_CHANNEL}")
+                if self.listen_works is None:
+                    self.listen_works = await self._probe(conn)
+                    if not self.listen_works:
+                        log.warning("change feed: LISTEN gets no notifications, polling instead")
+                        return
                 self._listening = True
                 async for _ in conn.notifies():
                     self._wake.set()
@@ -101,6 +119,17 @@ class ChangeWaiter:
             log.warning("change feed: LISTEN failed, polling instead", exc_info=True)
         finally:
             self._listening = False
+
+    async def _probe(self, conn: psycopg.AsyncConnection[Any]) -> bool:
+        def notify() -> None:
+            with self.db.engine.connect() as other:
+                other.exec_driver_sql(f"NOTIFY {CHANGES_CHANNEL}, 'probe'")
+                other.commit()
+
+        await run_in_threadpool(notify)
+        async for _ in conn.notifies(timeout=PROBE_SECONDS, stop_after=1):
+            return True
+        return False
 
     async def close(self) -> None:
         for task in (self._watcher, self._listener):

@@ -26,7 +26,7 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 # A *_created series per counter doubles the scrape for nothing a dashboard uses.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 def multiprocess() -> bool:

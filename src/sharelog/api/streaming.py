@@ -1,10 +1,14 @@
 """Usage documents streamed out chunk by chunk: JSON, NDJSON or CSV.
 
-Everything is read in one database snapshot, so the stats, the sessions and
-the next cursor agree. The stats and the page's end are computed before the
-response starts (errors there still get a proper status); the sessions follow
-in chunks of ``SESSION_CHUNK``, each serialised by orjson in one call, so
-memory stays flat however large the window.
+The stats and the page's end are computed in one snapshot before the response
+starts (errors there still get a proper status). The sessions follow in chunks
+of ``SESSION_CHUNK``, each read in a short snapshot of its own and serialised
+by orjson in one call: memory stays flat however large the window, and no
+connection or transaction waits on a slow client (a few of those used to hold
+the whole pool). The keyset continues strictly after the last session sent,
+so writes between two chunks never make a session repeat or go missing; what
+a document then shows is in the README's "Choices where the contract is
+silent".
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from collections.abc import Generator, Iterator
-from contextlib import ExitStack
+from collections.abc import Callable, Generator, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from urllib.parse import urlencode
 
@@ -40,7 +44,7 @@ MEDIA_TYPES = {
 
 
 class UsageStream:
-    """Owns the read transaction from the first query to the last byte sent."""
+    """A usage response: its stats and page end, then its sessions chunk by chunk."""
 
     def __init__(
         self, db: Database, account_id: int, request: UsageRequest, signer: Signer
@@ -48,43 +52,52 @@ class UsageStream:
         self.account_id = account_id
         self.signer = signer
         self.request = request
-        self._exit = ExitStack()
+        self.db = db
         self._lock = threading.Lock()
         self._closed = False
-        self.conn: Connection = self._exit.enter_context(db.reading())
         self.stats: usage_store.Stats | None = None
         self.next_cursor: str | None = None
-        try:
-            self._prepare()
-        except BaseException:
-            self.close()
-            raise
+        # The last session of this page when another page follows: the page is
+        # the sessions after the cursor up to it, however the chunks go.
+        self.page_end: tuple[int, str] | None = None
+        # A page (at most MAX_USAGE_LIMIT sessions) is read whole in the snapshot
+        # that found its end, so it holds at most `limit` sessions whatever
+        # commits meanwhile; only an unpaged document streams chunk by chunk.
+        self._page: list[list[dict[str, Any]]] | None = None
+        with db.reading() as conn:
+            self._prepare(conn)
 
-    def _prepare(self) -> None:
+    def _prepare(self, conn: Connection) -> None:
         req, q = self.request, self.request.query
         if req.format == "json" and "stats" in req.include:
-            self.stats = usage_store.usage_stats(self.conn, self.account_id, q)
+            self.stats = usage_store.usage_stats(conn, self.account_id, q)
         if req.limit is not None and (req.format != "json" or "sessions" in req.include):
-            end = usage_store.page_end(self.conn, self.account_id, q, req.after, req.limit)
+            end = usage_store.page_end(conn, self.account_id, q, req.after, req.limit)
             if end is not None:
+                self.page_end = end
                 self.next_cursor = Cursor(q.from_us, q.to_us, q.agents, *end).encode(
                     self.signer, self.account_id
                 )
+            self._page = list(self._read(lambda: nullcontext(conn)))
 
     def close(self) -> None:
         """Idempotent; safe to call from another thread while a chunk is being built."""
         with self._lock:
             self._closed = True
-            self._exit.close()
 
     def _chunks(self) -> Iterator[list[dict[str, Any]]]:
+        return iter(self._page) if self._page is not None else self._read(self.db.reading)
+
+    def _read(
+        self, snapshot: Callable[[], AbstractContextManager[Connection]]
+    ) -> Iterator[list[dict[str, Any]]]:
         req = self.request
         return usage_store.session_chunks(
-            self.conn,
+            snapshot,
             self.account_id,
             req.query,
             after=req.after,
-            limit=req.limit,
+            until=self.page_end,
             sources=req.format == "usage_new",
         )
 
@@ -97,8 +110,8 @@ class UsageStream:
         body = produce()
         try:
             while True:
-                # Each step runs under the lock, so close() never pulls the
-                # connection from under a query in progress.
+                # Each step runs under the lock, so close() never lands in the
+                # middle of a chunk being read.
                 with self._lock:
                     if self._closed:
                         return
@@ -170,6 +183,6 @@ def usage_response(stream: UsageStream, path: str, query: QueryParams) -> Stream
         iter(stream),
         media_type=MEDIA_TYPES[stream.request.format],
         headers=headers,
-        # Closes the snapshot even if the client went away before the first byte.
+        # Stops the stream even if the client went away before the first byte.
         background=BackgroundTask(stream.close),
     )

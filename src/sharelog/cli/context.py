@@ -33,7 +33,7 @@ def settings(**overrides: Any) -> Settings:
 
 def open_database(database_url: str | None, *, upgrade: bool = True) -> Database:
     config = settings(database_url=database_url)
-    db = Database(config.database_url, pool_size=config.pool_size)
+    db = Database(config.database_url, limits=config.database_limits())
     if upgrade:
         migrate.upgrade(db.engine)
     return db

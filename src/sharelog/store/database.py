@@ -5,6 +5,10 @@ we acknowledge it), foreign keys on, and a busy timeout. Its writers are
 serialised twice: a lock in this process (one writer at a time, as Datasette
 does) and ``BEGIN IMMEDIATE`` against other processes. Reads run in parallel,
 each in its own snapshot.
+
+Every wait has an end (``Limits``): for a pooled connection, for the writer
+lock or an account's lock, for a statement, for an idle transaction. A wait
+that runs out is ``Unavailable`` (503 with Retry-After), never a hung request.
 """
 
 from __future__ import annotations
@@ -12,13 +16,41 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
+
+from sharelog.errors import Unavailable
+
+# Seconds a client is told to wait after a 503 for a busy database.
+RETRY_AFTER_SECONDS = 1
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many connections, and how long each kind of wait may last.
+
+    The defaults are the settings' defaults (``sharelog.config``).
+    """
+
+    pool_size: int = 5
+    # API-key checks get a pool of their own, so a busy main pool never turns
+    # a key check into a wait (and every request starts with one).
+    key_pool_size: int = 2
+    pool_timeout_seconds: float = 10.0
+    # SQLite: the writer lock (this process's threads and other processes).
+    busy_timeout_ms: int = 10_000
+    # PostgreSQL: an account's write lock.
+    lock_timeout_ms: int = 10_000
+    statement_timeout_ms: int = 30_000
+    idle_in_transaction_timeout_ms: int = 60_000
 
 
 def normalise_url(url: str) -> URL:
@@ -31,16 +63,30 @@ def normalise_url(url: str) -> URL:
     return parsed
 
 
-def make_engine(url: str, *, pool_size: int = 5, busy_timeout_ms: int = 10_000) -> Engine:
+def make_engine(url: str, limits: Limits | None = None, *, pool_size: int | None = None) -> Engine:
+    """An engine of ``pool_size`` connections (default ``limits.pool_size``), no overflow.
+
+    No overflow: the connections a deployment opens are exactly processes x
+    (pool size + key pool size), which is what has to fit PostgreSQL's
+    ``max_connections`` (README, docs/pgbouncer.md).
+    """
+    limits = limits or Limits()
+    size = limits.pool_size if pool_size is None else pool_size
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed, busy_timeout_ms)
+        return _sqlite_engine(parsed, limits, pool_size)
+    options = [
+        "max_parallel_workers_per_gather=0",
+        f"statement_timeout={int(limits.statement_timeout_ms)}",
+        f"idle_in_transaction_session_timeout={int(limits.idle_in_transaction_timeout_ms)}",
+    ]
     return create_engine(
         parsed,
         # Parameters hold key hashes, emails and addresses: never in an error or a log.
         hide_parameters=True,
-        pool_size=pool_size,
-        max_overflow=pool_size,
+        pool_size=size,
+        max_overflow=0,
+        pool_timeout=limits.pool_timeout_seconds,
         pool_pre_ping=True,
         pool_recycle=1800,
         # No parallel plans: for a window's worth of rows, starting workers cost
@@ -51,22 +97,29 @@ def make_engine(url: str, *, pool_size: int = 5, busy_timeout_ms: int = 10_000) 
         # scanning it whole as it grew (loading an event batch's sessions took
         # 16 ms by 20,000 sessions, 3 ms planned afresh). Unprepared statements
         # are planned for their parameters each time (~0.1 ms).
+        # statement_timeout and idle_in_transaction_session_timeout end a stuck
+        # statement or a transaction left open (its snapshot holds back vacuum).
+        # PgBouncer does not pass these startup options on: docs/pgbouncer.md.
         connect_args={
-            "options": "-c max_parallel_workers_per_gather=0",
+            "options": " ".join(f"-c {option}" for option in options),
             "prepare_threshold": None,
         },
     )
 
 
-def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
+def _sqlite_engine(url: URL, limits: Limits, pool_size: int | None) -> Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    busy_timeout_ms = limits.busy_timeout_ms
     engine = create_engine(
         url,
         hide_parameters=True,
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
-        pool_size=8,
-        max_overflow=16,
+        # SQLite connections are cheap and reads run in parallel: more than
+        # PostgreSQL's, but bounded, and a wait for one ends.
+        pool_size=8 if pool_size is None else pool_size,
+        max_overflow=16 if pool_size is None else 0,
+        pool_timeout=limits.pool_timeout_seconds,
     )
 
     @event.listens_for(engine, "connect")
@@ -93,35 +146,62 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
 # The first key of PostgreSQL's two-key advisory locks that serialise one
 # account's merging writes (the second is the account id). Any constant.
 _ACCOUNT_LOCKS = 0x534C
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _busy(what: str) -> Unavailable:
+    return Unavailable(f"{what}; try again shortly", retry_after=RETRY_AFTER_SECONDS)
 
 
 class WriterLock:
     """One SQLite writer at a time: among this process's threads, and among processes.
 
     Across processes SQLite's own lock makes a waiting writer poll with sleeps
-    of up to 100 ms; a blocking flock on a file beside the database wakes the
-    next writer as soon as the lock is free (two workers ingesting events went
-    from 16-22% to the figure in docs/performance.md).
+    of up to 100 ms; a flock on a file beside the database, polled every few
+    milliseconds, hands the lock on far sooner (two workers ingesting events went
+    from 16-22% to the figure in docs/performance.md). Both waits together last
+    at most ``timeout_ms`` (``SHARELOG_SQLITE_BUSY_TIMEOUT_MS``): a writer
+    waiting longer would hold a thread-pool slot that reads need.
     """
 
-    def __init__(self, database: str | None) -> None:
+    def __init__(self, database: str | None, timeout_ms: int = 10_000) -> None:
         self._threads = threading.Lock()
+        self._timeout = timeout_ms / 1000
         self._path = None
         if database and database != ":memory:" and not database.startswith("file:"):
             self._path = Path(database).expanduser().with_name(Path(database).name + "-writer.lock")
         self._fd: int | None = None
 
     def __enter__(self) -> None:
-        self._threads.acquire()
+        deadline = time.monotonic() + self._timeout
+        if not self._threads.acquire(timeout=self._timeout):
+            raise _busy("another write is taking too long")
         if self._path is None:
             return
         try:
             if self._fd is None:
                 self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._flock(self._fd, deadline)
         except OSError:
             # A read-only directory: SQLite's own locking still serialises writers.
             pass
+        except BaseException:
+            self._threads.release()
+            raise
+
+    @staticmethod
+    def _flock(fd: int, deadline: float) -> None:
+        # flock has no timeout of its own: poll, from 0.5 ms up to 5 ms apart.
+        pause = 0.0005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise _busy("another process's write is taking too long") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.005)
 
     def __exit__(self, *_: object) -> None:
         try:
@@ -139,20 +219,18 @@ class Database:
         url: str,
         *,
         read_url: str = "",
-        pool_size: int = 5,
-        busy_timeout_ms: int = 10_000,
+        limits: Limits | None = None,
     ) -> None:
         self.url = url
-        self.engine = make_engine(url, pool_size=pool_size, busy_timeout_ms=busy_timeout_ms)
-        self.read_engine = (
-            make_engine(read_url, pool_size=pool_size, busy_timeout_ms=busy_timeout_ms)
-            if read_url
-            else self.engine
-        )
+        self.limits = limits = limits or Limits()
+        self.engine = make_engine(url, limits)
+        self.read_engine = make_engine(read_url, limits) if read_url else self.engine
+        # Connects lazily: only processes that check keys open it.
+        self.key_engine = make_engine(url, limits, pool_size=limits.key_pool_size)
         self.backend = self.engine.dialect.name
         self._write_lock: AbstractContextManager[Any] = nullcontext()
         if self.backend == "sqlite":
-            self._write_lock = WriterLock(self.engine.url.database)
+            self._write_lock = WriterLock(self.engine.url.database, limits.busy_timeout_ms)
 
     @property
     def is_sqlite(self) -> bool:
@@ -172,10 +250,23 @@ class Database:
             conn.execution_options(sharelog_write=True)
             with conn.begin():
                 if account_id is not None and self.backend == "postgresql":
-                    conn.exec_driver_sql(
-                        "SELECT pg_advisory_xact_lock(%s, %s)", (_ACCOUNT_LOCKS, account_id)
-                    )
+                    self._lock_account(conn, account_id)
                 yield conn
+
+    def _lock_account(self, conn: Connection, account_id: int) -> None:
+        # SET LOCAL, not a startup option: it holds through PgBouncer too, and
+        # lock_timeout then also bounds the row locks the transaction waits for.
+        conn.exec_driver_sql(
+            "SELECT set_config('lock_timeout', %s, true)", (f"{int(self.limits.lock_timeout_ms)}",)
+        )
+        try:
+            conn.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock(%s, %s)", (_ACCOUNT_LOCKS, account_id)
+            )
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+                raise _busy("another write to this account is taking too long") from exc
+            raise
 
     @contextmanager
     def reading(self, *, primary: bool = False) -> Iterator[Connection]:
@@ -186,6 +277,17 @@ class Database:
         its sessions disagree while sessions were being added.
         """
         engine = self.engine if primary else self.read_engine
+        with self._snapshot(engine) as conn:
+            yield conn
+
+    @contextmanager
+    def checking_keys(self) -> Iterator[Connection]:
+        """A read on the primary through the key pool (``Limits.key_pool_size``)."""
+        with self._snapshot(self.key_engine) as conn:
+            yield conn
+
+    @contextmanager
+    def _snapshot(self, engine: Engine) -> Iterator[Connection]:
         with engine.connect() as conn:
             if engine.dialect.name == "postgresql":
                 conn.execution_options(isolation_level="REPEATABLE READ")
@@ -201,6 +303,7 @@ class Database:
                 conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        self.key_engine.dispose()
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()

@@ -31,18 +31,21 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to the newest schema (or to ``revision``); a no-op when it is there."""
+    """Bring the database to the newest schema (or to ``revision``); a no-op when it is there.
+
+    On PostgreSQL everything happens in one transaction that first takes a
+    transaction-level advisory lock: a second process waits there, then finds
+    nothing left to do. Transaction-level, not session-level, so it holds
+    through PgBouncer in transaction mode too (a session lock there would be
+    taken on one server connection and released on another).
+    """
     config = _config()
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
-            # Session-level lock: a second process waits here, then finds nothing to do.
-            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
-            conn.commit()
-        try:
-            config.attributes["connection"] = conn
-            command.upgrade(config, revision)
-            conn.commit()
-        finally:
-            if engine.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ADVISORY_LOCK_KEY})
-                conn.commit()
+            # Building an index on a large table may take longer than requests may.
+            conn.execute(text("SET LOCAL statement_timeout = 0"))
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+        # Alembic runs in the transaction already begun (it begins none of its own).
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+        conn.commit()

@@ -2,13 +2,15 @@
 
 Nothing here loads a whole window into memory: ``session_chunks`` walks the
 window by keyset on ``(start_us, id)`` (the ``ix_sessions_account_start``
-index), and fetches the shares and viewer locations of one chunk at a time.
+index), and fetches the shares and viewer locations of one chunk at a time,
+each chunk in a short snapshot of its own.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,41 +126,61 @@ def page_end(
     return (int(rows[0].start_us), rows[0].id)
 
 
+def _until(position: tuple[int, str] | None) -> list[ColumnElement[bool]]:
+    """Keyset condition: at or before ``(start_us, id)``."""
+    if position is None:
+        return []
+    start_us, last_id = position
+    return [
+        sessions.c.start_us <= start_us,
+        or_(sessions.c.start_us < start_us, and_(sessions.c.id <= last_id)),
+    ]
+
+
 def session_chunks(
-    conn: Connection,
+    snapshot: Callable[[], AbstractContextManager[Connection]],
     account_id: int,
     query: UsageQuery,
     *,
     after: tuple[int, str] | None = None,
-    limit: int | None = None,
+    until: tuple[int, str] | None = None,
     chunk_size: int = SESSION_CHUNK,
     sources: bool = False,
 ) -> Iterator[list[dict[str, Any]]]:
     """The window's sessions as contract-shaped dicts, in order, a chunk at a time.
 
-    ``after`` is a keyset position ``(start_us, id)``: only sessions after it.
+    Each chunk is read in a snapshot of its own (``snapshot()``), closed before
+    the chunk is handed on: no connection and no transaction is held while the
+    chunk waits for a slow client. The next chunk continues strictly after the
+    last session handed on, so a session is never handed on twice and none
+    that exists ahead of the position is left out, whatever commits between
+    two chunks. ``after`` and ``until`` are keyset positions ``(start_us, id)``:
+    only sessions after the one and at or before the other (a page's end).
     ``sources``: each location group also tells whether its viewers' locations
     were looked up from an ip (``"by_ip"``: a sorted list of booleans).
     """
-    remaining = limit
     position = after
-    while remaining is None or remaining > 0:
-        size = chunk_size if remaining is None else min(chunk_size, remaining)
-        conditions = [sessions.c.account_id == account_id, *in_window(query), *_after(position)]
-        rows = conn.execute(
-            select(*SESSION_COLUMNS)
-            .where(*conditions)
-            .order_by(sessions.c.start_us, sessions.c.id)
-            .limit(size)
-        ).all()
+    while True:
+        conditions = [
+            sessions.c.account_id == account_id,
+            *in_window(query),
+            *_after(position),
+            *_until(until),
+        ]
+        with snapshot() as conn:
+            rows = conn.execute(
+                select(*SESSION_COLUMNS)
+                .where(*conditions)
+                .order_by(sessions.c.start_us, sessions.c.id)
+                .limit(chunk_size)
+            ).all()
+            chunk = build_sessions(conn, account_id, rows, query.now_us, sources=sources)
         if not rows:
             return
-        yield build_sessions(conn, account_id, rows, query.now_us, sources=sources)
-        if len(rows) < size:
+        yield chunk
+        if len(rows) < chunk_size:
             return
         position = (rows[-1].start_us, rows[-1].id)
-        if remaining is not None:
-            remaining -= len(rows)
 
 
 def build_sessions(

@@ -1,0 +1,60 @@
+"""Each chunk of a usage stream is its own snapshot: what writes between two chunks do.
+
+The keyset continues strictly after the last session sent, so a session is
+never sent twice, one added ahead of the stream is sent, one added behind it
+is not, and a page never runs past the end fixed when it started.
+"""
+
+from __future__ import annotations
+
+from sharelog.domain import UsageQuery
+from sharelog.store import usage as usage_store
+from sharelog.store.database import Database
+from sharelog.timestamps import parse_timestamp
+from tests.conftest import Api, session_body
+
+
+def _at(minute: int) -> str:
+    return f"2026-11-02T10:{minute:02d}:00Z"
+
+
+def _query() -> UsageQuery:
+    return UsageQuery(
+        from_us=parse_timestamp("2026-11-01T00:00:00Z"),
+        to_us=parse_timestamp("2026-11-03T00:00:00Z"),
+        now_us=parse_timestamp("2026-11-04T00:00:00Z"),
+    )
+
+
+def test_writes_between_chunks_never_repeat_a_session_nor_hide_one_ahead(
+    api: Api, db: Database
+) -> None:
+    api.import_sessions(*(session_body(f"s-{m:02d}", start=_at(m), end=None) for m in (10, 20, 30, 40)))
+    chunks = usage_store.session_chunks(db.reading, api.tenant.account_id, _query(), chunk_size=2)
+    first = [s["id"] for s in next(chunks)]
+    assert first == ["s-10", "s-20"]
+    # Between two chunks: one session behind the stream, one ahead, one moved ahead.
+    api.import_sessions(
+        session_body("s-05", start=_at(5), end=None),
+        session_body("s-35", start=_at(35), end=None),
+        session_body("s-10", start=_at(50), end=None),
+    )
+    rest = [s["id"] for chunk in chunks for s in chunk]
+    # s-05 is behind: not sent. s-35 is ahead: sent. s-10 moved its start ahead
+    # of the stream: sent again at its new place, as it would be on a later page.
+    assert rest == ["s-30", "s-35", "s-40", "s-10"]
+
+
+def test_a_page_stops_at_the_end_fixed_when_it_started(api: Api, db: Database) -> None:
+    api.import_sessions(*(session_body(f"s-{m:02d}", start=_at(m), end=None) for m in (10, 20, 30, 40)))
+    with db.reading() as conn:
+        end = usage_store.page_end(conn, api.tenant.account_id, _query(), None, 3)
+    assert end is not None and end[1] == "s-30"
+    chunks = usage_store.session_chunks(
+        db.reading, api.tenant.account_id, _query(), until=end, chunk_size=2
+    )
+    first = [s["id"] for s in next(chunks)]
+    api.import_sessions(session_body("s-25", start=_at(25), end=None))
+    rest = [s["id"] for chunk in chunks for s in chunk]
+    # Added inside the page ahead of the stream: in this page (the next starts after s-30).
+    assert first + rest == ["s-10", "s-20", "s-25", "s-30"]
