@@ -15,9 +15,11 @@ from sharelog.api.feed_wait import ChangeWaiter
 from sharelog.api.metrics import Metrics
 from sharelog.api.observe import RequestObserver, configure_access_log
 from sharelog.api.openapi import install_openapi
+from sharelog.api.positions import ReplicaPositions
 from sharelog.api.ratelimit import RateLimiter
 from sharelog.api.routes import account, changes, daily, events, service, sessions, usage
 from sharelog.api.routes.docs import install_docs
+from sharelog.api.shared_ratelimit import SharedRateLimiter
 from sharelog.api.signing import Signer
 from sharelog.config import Settings
 from sharelog.dashboard.routes import install_dashboard
@@ -42,6 +44,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     db = database or Database(
         settings.database_url,
         read_url=settings.read_database_url,
+        replica_urls=settings.replica_url_list,
+        max_lag_s=settings.replica_max_lag_s,
         pool_size=settings.pool_size,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
@@ -53,6 +57,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         yield
         sweeper.stop()
         await app.state.change_waiter.close()
+        if isinstance(app.state.key_limiter, SharedRateLimiter):
+            await app.state.key_limiter.close()
         if database is None:
             db.dispose()
 
@@ -78,11 +84,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.retention = sweeper
     app.state.metrics = Metrics()
-    app.state.key_limiter = (
-        RateLimiter(settings.rate_limit, "requests for this API key")
-        if settings.rate_limit
-        else None
-    )
+    app.state.key_limiter = key_limiter(settings, app.state.metrics)
     app.state.trusted_proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
     app.state.auth_failures = RateLimiter(
         settings.auth_failures_per_minute, "failed authentications from this address"
@@ -103,8 +105,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         max_bytes=settings.max_body_bytes,
         timeout_seconds=settings.body_timeout_seconds,
     )
+    app.add_middleware(ReplicaPositions)
     app.add_middleware(RequestObserver, metrics=app.state.metrics)
     return app
+
+
+def key_limiter(settings: Settings, metrics: Metrics) -> RateLimiter | SharedRateLimiter | None:
+    """The per-key limit: shared through Redis when one is configured, else per process."""
+    what = "requests for this API key"
+    if not settings.rate_limit:
+        return None
+    if settings.redis_url:
+        return SharedRateLimiter(settings.redis_url, settings.rate_limit, what, metrics)
+    return RateLimiter(settings.rate_limit, what)
 
 
 def stored_secret(db: Database) -> str:

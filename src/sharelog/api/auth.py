@@ -10,6 +10,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from sharelog.api.ratelimit import RateLimiter
+from sharelog.api.shared_ratelimit import SharedRateLimiter
 from sharelog.domain import Principal, Scope
 from sharelog.errors import Forbidden, Unauthorized
 from sharelog.geo.locator import parse_ip
@@ -94,9 +95,9 @@ async def authenticate(request: Request) -> Principal:
     if principal is None:
         _refuse(request, "unknown or revoked API key")
     request.state.principal = principal
-    limiter: RateLimiter | None = request.app.state.key_limiter
+    limiter: RateLimiter | SharedRateLimiter | None = request.app.state.key_limiter
     if limiter is not None:
-        limiter.take(principal.key_prefix)
+        await limiter.acquire(principal.key_prefix)
     return principal
 
 

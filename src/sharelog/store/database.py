@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 
+from sharelog.store.replicas import ReplicaChooser, commit_position, written
+
 
 def normalise_url(url: str) -> URL:
     """``postgresql://`` selects psycopg 3; a bare path is taken as a SQLite file."""
@@ -129,23 +131,29 @@ class WriterLock:
 
 
 class Database:
-    """A primary engine for writes and an optional replica engine for reads."""
+    """A primary engine for writes, and replicas for reads when they are fresh enough.
+
+    ``read_url`` (``SHARELOG_READ_DATABASE_URL``) is one more replica, kept for
+    the deployments that set it before ``replica_urls`` existed.
+    """
 
     def __init__(
         self,
         url: str,
         *,
         read_url: str = "",
+        replica_urls: tuple[str, ...] = (),
+        max_lag_s: float = 5.0,
         pool_size: int = 5,
         busy_timeout_ms: int = 10_000,
     ) -> None:
         self.url = url
         self.engine = make_engine(url, pool_size=pool_size, busy_timeout_ms=busy_timeout_ms)
-        self.read_engine = (
-            make_engine(read_url, pool_size=pool_size, busy_timeout_ms=busy_timeout_ms)
-            if read_url
-            else self.engine
-        )
+        urls = [u for u in (*replica_urls, read_url) if u]
+        self.replica_engines = [
+            make_engine(u, pool_size=pool_size, busy_timeout_ms=busy_timeout_ms) for u in urls
+        ]
+        self.replicas = ReplicaChooser(self.replica_engines, max_lag_s)
         self.backend = self.engine.dialect.name
         self._write_lock: AbstractContextManager[Any] = nullcontext()
         if self.backend == "sqlite":
@@ -173,6 +181,13 @@ class Database:
                         "SELECT pg_advisory_xact_lock(%s, %s)", (_ACCOUNT_LOCKS, account_id)
                     )
                 yield conn
+            # A request's answer carries where its writes ended, for the reads
+            # that must see them (Sharelog-Min-Position): after the commit, so a
+            # replica that has replayed this far has replayed the commit too.
+            holder = written.get()
+            if holder is not None and self.backend == "postgresql":
+                holder[:] = [commit_position(conn)]
+                conn.rollback()
 
     @contextmanager
     def reading(self, *, primary: bool = False) -> Iterator[Connection]:
@@ -182,7 +197,8 @@ class Database:
         committed) takes a new one per statement, which let a page's end and
         its sessions disagree while sessions were being added.
         """
-        engine = self.engine if primary else self.read_engine
+        engine = None if primary else self.replicas.choose()
+        engine = engine or self.engine
         with engine.connect() as conn:
             if engine.dialect.name == "postgresql":
                 conn.execution_options(isolation_level="REPEATABLE READ")
@@ -193,11 +209,8 @@ class Database:
         """Raise unless the database answers."""
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        if self.read_engine is not self.engine:
-            with self.read_engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if self.read_engine is not self.engine:
-            self.read_engine.dispose()
+        for engine in self.replica_engines:
+            engine.dispose()
