@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: run test lint check bench fuzz browser clean
+.PHONY: run test lint check bench fuzz browser clean cluster test-cluster
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,15 @@ lint: $(DEV_STAMP)
 ## test: install what the tests need and run the whole suite
 test: $(DEV_STAMP) browser lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+## cluster: a whole deployment on this machine (PostgreSQL primary and standby,
+## 3 API processes, HAProxy on 127.0.0.1:17000); Ctrl-C stops and removes it
+cluster: $(RUN_STAMP)
+	deploy/cluster.sh run
+
+## test-cluster: the tests that need that deployment (they start their own and remove it)
+test-cluster: $(DEV_STAMP)
+	$(BIN)/python -m pytest -q -n 0 -m cluster tests/cluster
 
 ## bench: performance figures (see bench/README.md)
 bench: $(DEV_STAMP)
