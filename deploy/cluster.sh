@@ -9,7 +9,8 @@
 #   deploy/cluster.sh failover [DIR]   SIGKILL the primary, promote the standby
 #
 # `up` first takes down whatever an earlier run left in DIR, so it can be run again.
-# Ports: CLUSTER_BASE (default 17000) is HAProxy; +1..+3 the API processes;
+# Ports: CLUSTER_BASE (default 17000) is HAProxy (+10: HAProxy to the first process
+# only, for benchmarks); +1..+3 the API processes;
 # +432 the primary, +433 the standby. CLUSTER_APIS (default 3) API processes.
 # Every SHARELOG_* variable in the environment reaches the API processes.
 set -euo pipefail
@@ -21,6 +22,10 @@ BASE="${CLUSTER_BASE:-17000}"
 APIS="${CLUSTER_APIS:-3}"
 PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
 SHARELOG="${SHARELOG:-$ROOT/.venv/bin/sharelog}"
+case "$DIR" in
+  /* ) [ "$DIR" != / ] || { echo "cluster: refusing / as the directory" >&2; exit 2; } ;;
+  * ) echo "cluster: the directory must be an absolute path: $DIR" >&2; exit 2 ;;
+esac
 PRIMARY_PORT=$((BASE + 432))
 STANDBY_PORT=$((BASE + 433))
 
@@ -167,6 +172,7 @@ start_apis() {
   # Shell syntax (quoted: the URLs hold '&'), read by `. DIR/env` and by the tests.
   cat >"$DIR/env" <<EOF
 CLUSTER_URL='http://127.0.0.1:$BASE'
+CLUSTER_SINGLE_URL='http://127.0.0.1:$((BASE + 10))'
 CLUSTER_DIR='$DIR'
 CLUSTER_APIS='$APIS'
 PRIMARY_PORT='$PRIMARY_PORT'
@@ -206,6 +212,19 @@ EOF
     for i in $(seq 1 "$APIS"); do
       echo "  server api$i 127.0.0.1:$((BASE + i)) check"
     done
+    # The same balancer in front of the first process only (port +10): the
+    # benchmarks compare one process with all of them on one deployment.
+    cat <<EOF
+frontend single
+  bind 127.0.0.1:$((BASE + 10))
+  option forwardfor
+  default_backend single
+backend single
+  option httpchk GET /readyz
+  http-check expect status 200
+  default-server inter 1s fall 2 rise 1
+  server api1 127.0.0.1:$((BASE + 1)) check
+EOF
   } >"$DIR/haproxy.cfg"
   haproxy -c -q -f "$DIR/haproxy.cfg"
   haproxy -D -f "$DIR/haproxy.cfg"
