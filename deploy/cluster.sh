@@ -257,11 +257,13 @@ case "$ACTION" in
   down) down ;;
   failover) failover ;;
   run)
-    trap down EXIT INT TERM
+    trap down EXIT
+    trap 'exit 130' INT TERM
     up
     cat "$DIR/env"
     log "Ctrl-C stops and removes everything"
-    while sleep 3600; do :; done
+    # `wait` returns on a signal at once (a foreground sleep would hold the trap back).
+    while true; do sleep 3600 & wait $!; done
     ;;
   *) echo "usage: $0 run|up|down|failover [DIR]" >&2; exit 2 ;;
 esac
