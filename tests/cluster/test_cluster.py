@@ -67,10 +67,16 @@ def test_reads_go_to_the_standby_while_it_keeps_up_and_positions_are_honoured(
             assert stale == [404] * calls
             listed = http.get("/ss/api/usage", params=WINDOW, headers=reader).json()["sessions"]
             assert [s["id"] for s in listed] == ["s-1"]
+            stale_feed = http.get("/ss/api/changes", headers=reader).json()["changes"]
+            assert [c["id"] for c in stale_feed] == ["s-1"]
             # Read-your-writes: with the write's position, the primary answers.
             after = {**reader, "Sharelog-Min-Position": position}
             fresh = [http.get("/ss/api/sessions/s-2", headers=after).status_code for _ in range(calls)]
             assert fresh == [200] * calls
+            listed = http.get("/ss/api/usage", params=WINDOW, headers=after).json()["sessions"]
+            assert [s["id"] for s in listed] == ["s-1", "s-2"]
+            changed = http.get("/ss/api/changes", headers=after).json()["changes"]
+            assert [c["id"] for c in changed] == ["s-1", "s-2"]
             # Past the lag bound the standby is left out, for every read.
             waited = _until(
                 "reads leaving the lagging standby",

@@ -44,11 +44,13 @@ async def readyz(request: Request) -> Response:
     ``sharelog db upgrade`` has run (nor after a rollback of the code past a newer
     schema), when every request would fail on a missing table or column.
     """
+    # Both in a thread: the head is read from the migration files once, which
+    # costs a second or more on a busy machine, and must not stall the loop.
+    head = await run_in_threadpool(migrate.cached_head_revision)
     try:
         revision = await run_in_threadpool(migrate.current_revision, request.app.state.db.engine)
     except Exception:
         return error_response(Unavailable("the database does not answer"))
-    head = migrate.cached_head_revision()
     if revision != head:
         return error_response(
             Unavailable(f"the database schema is at {revision or 'none'}, this code needs {head}")
