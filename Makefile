@@ -9,7 +9,7 @@ DOCS_STAMP := $(VENV)/.docs-installed
 COG_PAGES = $(shell grep -l -r --include='*.md' '^<!-- \[\[\[cog' docs)
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: run test lint check bench fuzz browser pgbouncer clean docs docs-serve docs-gen
+.PHONY: run test lint check bench fuzz browser pgbouncer clean docs docs-serve docs-gen cluster test-cluster
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,15 @@ docs-gen: $(DEV_STAMP)
 ## test: install what the tests need and run the whole suite
 test: $(DEV_STAMP) browser pgbouncer lint docs
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+## cluster: a whole deployment on this machine (PostgreSQL primary and standby,
+## 3 API processes, HAProxy on 127.0.0.1:17000); Ctrl-C stops and removes it
+cluster: $(RUN_STAMP)
+	deploy/cluster.sh run
+
+## test-cluster: the tests that need that deployment (they start their own and remove it)
+test-cluster: $(DEV_STAMP)
+	$(BIN)/python -m pytest -q -n 0 -m cluster tests/cluster
 
 ## bench: performance figures (see bench/README.md)
 bench: $(DEV_STAMP)

@@ -52,6 +52,21 @@ class ServerProcess:
             f"server not ready in {timeout}s: {self.log.read_text(errors='replace')}"
         )
 
+    def worker_pids(self) -> list[int]:
+        """The worker processes uvicorn spawned under this server, from /proc (not
+        multiprocessing's resource tracker, also a child)."""
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                cmdline = (stat.parent / "cmdline").read_bytes()
+                if b"spawn_main" in cmdline:
+                    pids.append(int(stat.parent.name))
+        return pids
+
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flush, the hardest stop there is."""
         if self.process.poll() is None:

@@ -24,7 +24,26 @@ class Settings:
     )
     read_database_url: str = field(
         default="",
-        metadata={"help": "Optional read replica used by every GET request (PostgreSQL)."},
+        metadata={"help": "One more read replica (kept for older setups): as one entry of "
+                  "SHARELOG_REPLICA_URLS."},
+    )
+    replica_urls: str = field(
+        default="",
+        metadata={
+            "help": "Comma list of PostgreSQL standbys that serve reads (usage, sessions, daily, "
+            "changes) while they lag less than SHARELOG_REPLICA_MAX_LAG_S; empty: all on the primary."
+        },
+    )
+    replica_max_lag_s: float = field(
+        default=5.0,
+        metadata={"help": "Replay lag (seconds) beyond which a replica's reads go to the primary."},
+    )
+    redis_url: str = field(
+        default="",
+        metadata={
+            "help": "redis://host:port/db shared by every process for the per-key rate limit; "
+            "empty: each process counts on its own."
+        },
     )
     host: str = field(default="127.0.0.1", metadata={"help": "Address `serve` listens on."})
     port: int = field(default=8000, metadata={"help": "Port `serve` listens on."})
@@ -181,6 +200,8 @@ class Settings:
             raise ValueError("SHARELOG_RETENTION_INTERVAL_SECONDS must be at least 1")
         if self.webhook_lease_seconds < 20:
             raise ValueError("SHARELOG_WEBHOOK_LEASE_SECONDS must be at least 20")
+        if not self.replica_max_lag_s > 0:
+            raise ValueError("SHARELOG_REPLICA_MAX_LAG_S must be more than 0")
         if self.rate_limit < 0:
             raise ValueError("SHARELOG_RATE_LIMIT must be 0 (off) or more")
         for name in (
@@ -215,6 +236,10 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
+    @property
+    def replica_url_list(self) -> tuple[str, ...]:
+        return tuple(u.strip() for u in self.replica_urls.split(",") if u.strip())
+
     def with_overrides(self, **overrides: Any) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -227,6 +252,11 @@ def _coerce(name: str, raw: str, default: object) -> object:
         if lowered in ("0", "false", "no", "off"):
             return False
         raise ValueError(f"SHARELOG_{name.upper()} must be true or false, got {raw!r}")
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"SHARELOG_{name.upper()} must be a number, got {raw!r}") from None
     if isinstance(default, int):
         try:
             return int(raw)

@@ -16,6 +16,7 @@ from sharelog.api.feed_wait import ChangeWaiter
 from sharelog.api.metrics import Metrics
 from sharelog.api.observe import RequestObserver, configure_access_log
 from sharelog.api.openapi import install_openapi
+from sharelog.api.positions import ReplicaPositions
 from sharelog.api.ratelimit import RateLimiter
 from sharelog.api.routes import (
     account,
@@ -30,6 +31,7 @@ from sharelog.api.routes import (
     webhooks,
 )
 from sharelog.api.routes.docs import install_docs
+from sharelog.api.shared_ratelimit import SharedRateLimiter
 from sharelog.api.signing import Signer
 from sharelog.config import Settings
 from sharelog.dashboard.routes import install_dashboard
@@ -62,6 +64,8 @@ def create_app(
     db = database or Database(
         settings.database_url,
         read_url=settings.read_database_url,
+        replica_urls=settings.replica_url_list,
+        max_lag_s=settings.replica_max_lag_s,
         limits=settings.database_limits(),
     )
     locator = open_locator(settings.geoip_db)
@@ -80,6 +84,8 @@ def create_app(
         stop.set()
         if sender is not None:
             await sender
+        if isinstance(app.state.key_limiter, SharedRateLimiter):
+            await app.state.key_limiter.close()
         if database is None:
             db.dispose()
 
@@ -108,11 +114,7 @@ def create_app(
     # How webhook hosts are resolved; tests put their own names here.
     app.state.webhook_resolver = system_resolver
     app.state.metrics.collectors.append(lambda: queue_lines(db))
-    app.state.key_limiter = (
-        RateLimiter(settings.rate_limit, "requests for this API key")
-        if settings.rate_limit
-        else None
-    )
+    app.state.key_limiter = key_limiter(settings, app.state.metrics)
     app.state.trusted_proxies = TrustedProxies(parse_networks(settings.trusted_proxies))
     app.state.auth_failures = RateLimiter(
         settings.auth_failures_per_minute, "failed authentications from this address"
@@ -136,8 +138,19 @@ def create_app(
         max_bytes=settings.max_body_bytes,
         timeout_seconds=settings.body_timeout_seconds,
     )
+    app.add_middleware(ReplicaPositions)
     app.add_middleware(RequestObserver, metrics=app.state.metrics)
     return app
+
+
+def key_limiter(settings: Settings, metrics: Metrics) -> RateLimiter | SharedRateLimiter | None:
+    """The per-key limit: shared through Redis when one is configured, else per process."""
+    what = "requests for this API key"
+    if not settings.rate_limit:
+        return None
+    if settings.redis_url:
+        return SharedRateLimiter(settings.redis_url, settings.rate_limit, what, metrics)
+    return RateLimiter(settings.rate_limit, what)
 
 
 def stored_secret(db: Database) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from sharelog.api.ratelimit import RateLimiter
+from sharelog.api.shared_ratelimit import SharedRateLimiter
 from sharelog.domain import Principal, Scope
 from sharelog.errors import Forbidden, Unauthorized
 from sharelog.geo.locator import parse_ip
@@ -112,9 +113,9 @@ async def authenticate(request: Request) -> Principal:
     if principal.last_used_us is None or principal.last_used_us < minute:
         await run_in_threadpool(_touch, db, principal, minute)
     request.state.principal = principal
-    limiter: RateLimiter | None = request.app.state.key_limiter
+    limiter: RateLimiter | SharedRateLimiter | None = request.app.state.key_limiter
     if limiter is not None:
-        limiter.take(principal.key_prefix)
+        await limiter.acquire(principal.key_prefix)
     return principal
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -89,6 +90,18 @@ async def _database_error(_: Request, exc: Exception) -> Response:
     return error_response(Unavailable(message, retry_after=RETRY_AFTER_SECONDS))
 
 
+async def _driver_error(request: Request, exc: Exception) -> Response:
+    """A statement the database refused: unavailable when it is the server's state, not ours.
+
+    During a failover a connection may reach a server that is (still, or
+    again) read-only; that is the cluster's moment, answered like a server down.
+    """
+    assert isinstance(exc, DBAPIError)
+    if isinstance(exc.orig, psycopg.errors.ReadOnlySqlTransaction | psycopg.OperationalError):
+        return await _database_error(request, exc)
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(_: Request, exc: Exception) -> Response:
     log.exception("unexpected error", exc_info=exc)
     return error_response(SharelogError("internal error"))
@@ -100,5 +113,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(InterfaceError, _database_error)
+    # The pool waited its timeout for a connection (all busy, or none can be made).
     app.add_exception_handler(PoolTimeout, _database_error)
+    # Raised by the driver itself where no SQLAlchemy wrapper stands in between.
+    app.add_exception_handler(psycopg.OperationalError, _database_error)
+    app.add_exception_handler(DBAPIError, _driver_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,7 +1,8 @@
 """Token buckets, per API key and per client address, in this process's memory.
 
 With several worker processes each counts on its own: a key gets up to N
-times its limit across N processes (docs/scaling.md says what would share it).
+times its limit across N processes. ``SHARELOG_REDIS_URL`` shares the per-key
+limit instead (``sharelog.api.shared_ratelimit``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class RateLimiter:
         with self._lock:
             level = self._level(name, time.monotonic())
         return 0 if level >= 1 else max(1, math.ceil((1 - level) / self.rate))
+
+    async def acquire(self, name: str) -> None:
+        """``take``, with the shared limiter's signature."""
+        self.take(name)
 
     def take(self, name: str) -> None:
         """Count one request of ``name``; raise RateLimited when it has none left."""

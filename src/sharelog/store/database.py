@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
 from sharelog.errors import Unavailable
+from sharelog.store.replicas import ReplicaChooser, commit_position, written
 
 # Seconds a client is told to wait after a 503 for a busy database.
 RETRY_AFTER_SECONDS = 1
@@ -212,19 +213,27 @@ class WriterLock:
 
 
 class Database:
-    """A primary engine for writes and an optional replica engine for reads."""
+    """A primary engine for writes, and replicas for reads when they are fresh enough.
+
+    ``read_url`` (``SHARELOG_READ_DATABASE_URL``) is one more replica, kept for
+    the deployments that set it before ``replica_urls`` existed.
+    """
 
     def __init__(
         self,
         url: str,
         *,
         read_url: str = "",
+        replica_urls: tuple[str, ...] = (),
+        max_lag_s: float = 5.0,
         limits: Limits | None = None,
     ) -> None:
         self.url = url
         self.limits = limits = limits or Limits()
         self.engine = make_engine(url, limits)
-        self.read_engine = make_engine(read_url, limits) if read_url else self.engine
+        urls = [u for u in (*replica_urls, read_url) if u]
+        self.replica_engines = [make_engine(u, limits) for u in urls]
+        self.replicas = ReplicaChooser(self.replica_engines, max_lag_s)
         # Connects lazily: only processes that check keys open it.
         self.key_engine = make_engine(url, limits, pool_size=limits.key_pool_size)
         self.backend = self.engine.dialect.name
@@ -252,6 +261,13 @@ class Database:
                 if account_id is not None and self.backend == "postgresql":
                     self._lock_account(conn, account_id)
                 yield conn
+            # A request's answer carries where its writes ended, for the reads
+            # that must see them (Sharelog-Min-Position): after the commit, so a
+            # replica that has replayed this far has replayed the commit too.
+            holder = written.get()
+            if holder is not None and self.backend == "postgresql":
+                holder[:] = [commit_position(conn)]
+                conn.rollback()
 
     def _lock_account(self, conn: Connection, account_id: int) -> None:
         # SET LOCAL, not a startup option: it holds through PgBouncer too, and
@@ -276,8 +292,8 @@ class Database:
         committed) takes a new one per statement, which let a page's end and
         its sessions disagree while sessions were being added.
         """
-        engine = self.engine if primary else self.read_engine
-        with self._snapshot(engine) as conn:
+        engine = None if primary else self.replicas.choose()
+        with self._snapshot(engine or self.engine) as conn:
             yield conn
 
     @contextmanager
@@ -294,16 +310,8 @@ class Database:
             with conn.begin():
                 yield conn
 
-    def ping(self) -> None:
-        """Raise unless the database answers."""
-        with self.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        if self.read_engine is not self.engine:
-            with self.read_engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-
     def dispose(self) -> None:
         self.key_engine.dispose()
         self.engine.dispose()
-        if self.read_engine is not self.engine:
-            self.read_engine.dispose()
+        for engine in self.replica_engines:
+            engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -23,6 +24,12 @@ def _config() -> Config:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+@cache
+def cached_head_revision() -> str | None:
+    """The head, read from the migration files once (readiness asks it on every check)."""
+    return head_revision()
 
 
 def current_revision(engine: Engine) -> str | None:

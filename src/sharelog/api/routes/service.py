@@ -14,6 +14,7 @@ from sharelog.api.errors import error_response
 from sharelog.api.openapi import ErrorBody, ServiceStatus
 from sharelog.api.responses import json_response
 from sharelog.errors import Forbidden, Unauthorized, Unavailable
+from sharelog.store import migrate
 
 router = APIRouter(tags=["service"])
 PUBLIC: dict[str, Any] = {"security": []}
@@ -30,16 +31,32 @@ async def healthz() -> Response:
     operation_id="readyz",
     response_model=ServiceStatus,
     responses={
-        503: {"model": ErrorBody, "description": "unavailable: the database does not answer"}
+        503: {
+            "model": ErrorBody,
+            "description": "unavailable: the database does not answer, or its schema is "
+            "missing or not this version's",
+        }
     },
     openapi_extra=PUBLIC,
 )
 async def readyz(request: Request) -> Response:
-    """200 when the database answers, else 503."""
+    """200 when the database answers with the schema this code needs, else 503.
+
+    A balancer health-checks this: a process must not take traffic before
+    ``sharelog db upgrade`` has run (nor after a rollback of the code past a newer
+    schema), when every request would fail on a missing table or column.
+    """
+    # Both in a thread: the head is read from the migration files once, which
+    # costs a second or more on a busy machine, and must not stall the loop.
+    head = await run_in_threadpool(migrate.cached_head_revision)
     try:
-        await run_in_threadpool(request.app.state.db.ping)
+        revision = await run_in_threadpool(migrate.current_revision, request.app.state.db.engine)
     except Exception:
         return error_response(Unavailable("the database does not answer"))
+    if revision != head:
+        return error_response(
+            Unavailable(f"the database schema is at {revision or 'none'}, this code needs {head}")
+        )
     return json_response({"status": "ready"})
 
 
