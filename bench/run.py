@@ -16,6 +16,7 @@ FULL = [
     ["bench.events", "--events", "200000"],
     ["bench.usage", "--sessions", "1000000", "--small", "100000"],
     ["bench.geo_import", "--viewers", "5000"],
+    ["bench.feed", "--sessions", "200000", "--events", "200000"],
     ["bench.load", "--seconds", "60"],
     ["bench.webhooks", "--events", "100000", "--messages", "10000"],
 ]
@@ -23,6 +24,7 @@ QUICK = [
     ["bench.events", "--events", "20000"],
     ["bench.usage", "--sessions", "100000", "--small", "10000"],
     ["bench.geo_import", "--viewers", "5000", "--repeat", "2"],
+    ["bench.feed", "--sessions", "20000", "--events", "20000"],
     ["bench.load", "--seconds", "10", "--sessions", "10000"],
     ["bench.webhooks", "--events", "10000", "--messages", "1000"],
 ]
