@@ -58,9 +58,9 @@ def test_redis_down_lets_requests_through_and_counts_it(
     db: Database, tenant: Tenant, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = Settings(database_url=db.url, rate_limit=1, redis_url="redis://127.0.0.1:1/0")
-    with TestClient(create_app(settings, database=db), raise_server_exceptions=False) as client:
+    app = create_app(settings, database=db)
+    with TestClient(app, raise_server_exceptions=False, client=("127.0.0.1", 5000)) as client:
         assert set(_statuses(client, tenant.read_key, 3)) == {200}
         metrics = client.get("/metrics").text
     assert "sharelog_ratelimit_redis_errors_total 3" in metrics
     assert "Redis unavailable" in caplog.text
-

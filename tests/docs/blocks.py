@@ -23,7 +23,7 @@ DOCS = ROOT / "docs"
 
 RUNNABLE = frozenset({"sh", "sh-fails", "python"})
 NEVER_RUN = frozenset(
-    {"sh-norun", "python-norun", "text", "json", "yaml", "ini", "toml", "csv", "haproxy"}
+    {"sh-norun", "python-norun", "text", "json", "yaml", "ini", "toml", "csv", "haproxy", "sql"}
 )
 
 _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")

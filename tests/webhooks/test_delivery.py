@@ -58,7 +58,8 @@ def test_messages_are_signed_and_verify_with_the_standard_library(
     by_type = {p["type"]: p for p in payloads}
     session = by_type["session.ended"]["data"]["session"]
     assert session["id"] == "s-1" and session["end"] == "2026-11-02T10:30:00Z"
-    assert session["duration"] == 1800 and session["viewers"] == {"count": 0, "locations": []}
+    assert session["duration"] == 1800
+    assert session["viewers"] == {"count": 0, "peak": 0, "locations": []}
     assert session == api.usage(**{"from": "2026-11-01", "to": "2026-11-03"})["sessions"][0]
     assert isinstance(by_type["session.ended"]["data"]["seq"], int)
     assert {req.path for req in r.requests} == {"/crm"}

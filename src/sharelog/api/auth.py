@@ -14,12 +14,13 @@ from starlette.concurrency import run_in_threadpool
 from sharelog.api.ratelimit import RateLimiter
 from sharelog.api.shared_ratelimit import SharedRateLimiter
 from sharelog.domain import Principal, Scope
-from sharelog.errors import Forbidden, Unauthorized
+from sharelog.errors import Forbidden, Unauthorized, Unavailable
 from sharelog.geo.locator import parse_ip
 from sharelog.proxies import TrustedProxies
 from sharelog.store import accounts as account_store
 from sharelog.store.accounts import KEY_PREFIX
 from sharelog.store.database import Database
+from sharelog.store.replicas import written
 from sharelog.timestamps import now_us
 
 MAX_KEY_LENGTH = 200
@@ -28,12 +29,20 @@ log = logging.getLogger("sharelog.api")
 
 
 def _touch(db: Database, principal: Principal, minute_us: int) -> None:
-    """Record the key's use, to the minute: one small write a minute per key at most."""
+    """Record the key's use, to the minute: one small write a minute per key at most.
+
+    Bookkeeping, not the request's own write: it never fails the request (a
+    busy writer lock only delays it, up to the busy timeout) and gives a read
+    no ``Sharelog-Position``.
+    """
+    request_writes = written.set(None)
     try:
         with db.writing() as conn:
             account_store.touch_key(conn, principal.account_id, principal.key_prefix, minute_us)
-    except SQLAlchemyError as exc:  # never fail a request over its bookkeeping
+    except (SQLAlchemyError, Unavailable) as exc:
         log.warning("could not record the use of key %s: %s", principal.key_prefix, exc)
+    finally:
+        written.reset(request_writes)
 
 
 def key_from_header(header: str | None) -> str | None:
