@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import httpx
 
@@ -27,9 +24,7 @@ from sharelog.client._changes import (
     timeout_for,
 )
 from sharelog.client._exceptions import (
-    ClientError,
     InvalidRequest,
-    ProtocolError,
 )
 from sharelog.client._models import (
     EventsResult,
@@ -39,6 +34,14 @@ from sharelog.client._models import (
     Usage,
     known,
 )
+from sharelog.client._requests import (
+    Moment,
+    client_settings,
+    read_json,
+    read_json_value,
+    session_path,
+    usage_params,
+)
 from sharelog.client._retry import Retry
 
 T = TypeVar("T")
@@ -46,72 +49,6 @@ T = TypeVar("T")
 PAGE_SIZE = 1000
 # Sessions only: a server recomputes a window's stats on every page that asks for them.
 _LATER_PAGES = (("include", "sessions"),)
-Moment = datetime | str | int | float | None
-
-
-def _moment(value: Moment) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.isoformat()
-    return str(value)
-
-
-def usage_params(
-    from_: Moment = None,
-    to: Moment = None,
-    agents: Sequence[str] | None = None,
-    **extra: Any,
-) -> list[tuple[str, str]]:
-    params = [(k, v) for k, v in (("from", _moment(from_)), ("to", _moment(to))) if v is not None]
-    params += [("agent", a) for a in agents or ()]
-    params += [(k, str(v)) for k, v in extra.items() if v is not None]
-    return params
-
-
-def _settings(base_url: str | None, key: str | None) -> tuple[str, str]:
-    base_url = base_url or os.environ.get("SHARELOG_URL")
-    key = key or os.environ.get("SHARELOG_KEY")
-    if not base_url or not key:
-        raise ClientError(
-            "a server URL and an API key are needed (or SHARELOG_URL and SHARELOG_KEY)"
-        )
-    try:
-        parsed = httpx.URL(base_url)
-    except httpx.InvalidURL:
-        parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ClientError(f"not an http:// or https:// URL: {base_url!r}")
-    return base_url.rstrip("/"), key
-
-
-def session_path(session_id: str) -> str:
-    """The path of one session. "." and ".." are valid ids, and httpx would
-    resolve them as path segments: their dots go percent-encoded."""
-    quoted = quote(session_id, safe="")
-    if session_id in (".", ".."):
-        quoted = "%2E" * len(session_id)
-    return f"/ss/api/sessions/{quoted}"
-
-
-def read_json(response: httpx.Response, build: Callable[[Any], T] = lambda data: data) -> T:
-    """``build`` applied to the answer's JSON; ProtocolError when it is not what this API sends."""
-    what = f"{response.request.method} {response.request.url.path}"
-    try:
-        data = response.json()
-    except ValueError:
-        raise ProtocolError(f"{what}: the answer is not JSON") from None
-    return read_json_value(data, build, what)
-
-
-def read_json_value(value: Any, build: Callable[[Any], T], what: str) -> T:
-    """``build(value)`` for JSON already read; ProtocolError when it is malformed."""
-    try:
-        return build(value)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ProtocolError(f"{what}: not the document this API sends ({exc!r})") from None
 
 
 def _as_usage_document(data: Any) -> dict[str, Any]:
@@ -154,7 +91,7 @@ class UsageClient:
         max_wait: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        base, secret = _settings(base_url, key)
+        base, secret = client_settings(base_url, key)
         self._retry = Retry(retries, backoff, max_wait)
         self._http = httpx.Client(
             base_url=base,
@@ -317,7 +254,7 @@ class AsyncUsageClient:
         max_wait: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        base, secret = _settings(base_url, key)
+        base, secret = client_settings(base_url, key)
         self._retry = Retry(retries, backoff, max_wait)
         self._http = httpx.AsyncClient(
             base_url=base,
