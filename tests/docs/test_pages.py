@@ -65,7 +65,9 @@ def test_links_stay_in_the_repository_and_resolve(page: Path) -> None:
         if re.match(r"[a-z]+:", target) or target.startswith("#"):
             continue
         file_part = target.split("#")[0]
-        resolved = (page.parent / file_part).resolve()
+        # In the site, "/page.md" is relative to docs/ (mkdocs.yml: relative_to_docs).
+        base = DOCS if file_part.startswith("/") and page.is_relative_to(DOCS) else page.parent
+        resolved = (base / file_part.lstrip("/")).resolve()
         assert resolved.is_relative_to(ROOT), f"{page.name}: {target} leaves the repository"
         assert resolved.exists(), f"{page.name}: {target} does not exist"
 
