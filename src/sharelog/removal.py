@@ -42,8 +42,9 @@ class Remover:
     def delete_session(self, account_id: int, session_id: str) -> bool:
         """Delete one session in usage; False when the account has none such."""
         with self.db.writing(account_id) as conn:
-            changes = deletion_store.delete_session(conn, account_id, session_id, now_us())
-            queued = record_messages(conn, account_id, changes, now_us())
+            moment = now_us()
+            changes = deletion_store.delete_session(conn, account_id, session_id, moment)
+            queued = record_messages(conn, account_id, changes, moment)
         _wake(queued)
         return bool(changes)
 
@@ -52,13 +53,14 @@ class Remover:
         deleted = 0
         while True:
             with self.db.writing(account_id) as conn:
-                changes = deletion_store.delete_agent_batch(conn, account_id, email, now_us())
-                queued = record_messages(conn, account_id, changes, now_us())
+                moment = now_us()
+                changes = deletion_store.delete_agent_batch(conn, account_id, email, moment)
+                queued = record_messages(conn, account_id, changes, moment)
                 deleted += len(changes)
                 done = len(changes) < deletion_store.DELETE_BATCH
                 if done:
                     deletion_store.forget_agent(conn, account_id, email)
-                    audit.record(conn, account_id, actor, "agent.erased", email, now_us())
+                    audit.record(conn, account_id, actor, "agent.erased", email, moment)
             _wake(queued)
             if done:
                 return deleted
@@ -73,8 +75,9 @@ class Remover:
             cutoff = moment - days * US_PER_DAY
             while True:
                 with self.db.writing(account_id) as conn:
-                    changes = deletion_store.expire_batch(conn, account_id, cutoff, now_us())
-                    queued = record_messages(conn, account_id, changes, now_us())
+                    at = now_us()
+                    changes = deletion_store.expire_batch(conn, account_id, cutoff, at)
+                    queued = record_messages(conn, account_id, changes, at)
                 _wake(queued)
                 deleted += len(changes)
                 if len(changes) < deletion_store.DELETE_BATCH:

@@ -23,7 +23,7 @@ class Signer:
     def __init__(self, current: str, previous: str = "", stored: Callable[[], str] | None = None):
         self._configured = [s.encode() for s in (current, previous) if s]
         self._stored = stored
-        self._keys: list[bytes] | None = [s for s in self._configured] if current else None
+        self._keys: list[bytes] | None = list(self._configured) if current else None
         self._lock = threading.Lock()
 
     def _signing_keys(self) -> list[bytes]:

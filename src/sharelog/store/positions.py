@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, update
 
 from sharelog.domain import SessionChange
 from sharelog.store.bulk import upsert
-from sharelog.store.schema import accounts, sessions, tombstones
+from sharelog.store.schema import accounts, tombstones
 
 # PostgreSQL's NOTIFY channel that wakes change-feed long polls in every process.
 CHANGES_CHANNEL = "sharelog_changes"
@@ -34,38 +34,6 @@ def take_positions(conn: Connection, account_id: int, count: int) -> int:
         # Delivered at commit, to every process that listens (change-feed waits).
         conn.exec_driver_sql("SELECT pg_notify(%s, %s)", (CHANGES_CHANNEL, str(account_id)))
     return int(last) - count + 1
-
-
-def mark_changed(conn: Connection, account_id: int, ids: Sequence[str], now_us: int) -> int:
-    """Give each of these (existing) sessions a new position, in the order given; return
-    the first. Writers that insert or update the rows anyway set ``seq`` themselves
-    (``take_positions``): on PostgreSQL a statement per row costs a round trip each."""
-    if not ids:
-        return 0
-    first = take_positions(conn, account_id, len(ids))
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(
-            "UPDATE sessions SET seq = v.seq, changed_us = %(now)s "
-            "FROM unnest(string_to_array(%(ids)s, E'\\n'), %(seqs)s::bigint[]) AS v(id, seq) "
-            "WHERE sessions.account_id = %(account)s AND sessions.id = v.id",
-            {
-                "now": now_us,
-                "account": account_id,
-                "ids": "\n".join(ids),
-                "seqs": list(range(first, first + len(ids))),
-            },
-        )
-        return first
-    conn.execute(
-        update(sessions)
-        .where(sessions.c.account_id == bindparam("b_account"), sessions.c.id == bindparam("b_id"))
-        .values(seq=bindparam("b_seq"), changed_us=bindparam("b_now")),
-        [
-            {"b_account": account_id, "b_id": sid, "b_seq": first + i, "b_now": now_us}
-            for i, sid in enumerate(ids)
-        ],
-    )
-    return first
 
 
 def session_change(
@@ -109,10 +77,3 @@ def mark_deleted(
         changing=("seq", "deleted_us"),
     )
     return tuple(SessionChange(sid, first + i, deleted=True) for i, sid in enumerate(ids))
-
-
-def latest_position(conn: Connection, account_id: int) -> int:
-    value = conn.execute(
-        select(accounts.c.last_seq).where(accounts.c.id == account_id)
-    ).scalar_one_or_none()
-    return int(value or 0)
