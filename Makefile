@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
 DOCS_STAMP := $(VENV)/.docs-installed
+BENCH_STAMP := $(VENV)/.bench-installed
 # The pages with generated parts: those with a cog block at the start of a line.
 COG_PAGES = $(shell grep -l -r --include='*.md' '^<!-- \[\[\[cog' docs)
 export NO_MKDOCS_2_WARNING := 1
@@ -27,6 +28,11 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 $(DOCS_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[docs]'
 	touch $(RUN_STAMP) $@
+
+# What make bench adds: the peers it measures against (bench/datasette.py).
+$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev,docs,bench]'
+	touch $(RUN_STAMP) $(DOCS_STAMP) $(DEV_STAMP) $@
 
 ## run: install, migrate, fill the demo account, serve on 127.0.0.1:8000
 run: $(RUN_STAMP)
@@ -77,8 +83,8 @@ cluster: $(RUN_STAMP)
 test-cluster: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q -n 0 -m cluster tests/cluster
 
-## bench: performance figures (see bench/README.md)
-bench: $(DEV_STAMP)
+## bench: performance figures, with Datasette beside sharelog (see docs/performance.md)
+bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 ## fuzz: a longer schemathesis run against the OpenAPI document

@@ -1,0 +1,320 @@
+"""sharelog beside Datasette, serving the same SQLite file, in one run.
+
+    python -m bench.datasette [--sessions 150000] [--window 70000] [--repeat 3]
+                              [--page 1000] [--datasette PATH]
+
+Datasette is what people reach for to serve a SQLite file as JSON or CSV. One
+file is filled by the project's generator (``bench.usage_data``); a real
+``sharelog serve`` and a real ``datasette serve`` (installed by ``make bench``
+from the ``bench`` extra, never a runtime dependency) serve it on loopback,
+and one client asks both, alternately, for the newest ``--window`` sessions:
+
+  document  the full usage document, against Datasette's nested JSON1 query;
+  csv       ``format=csv``, against Datasette's SQL CSV of the same columns;
+  ndjson    ``format=ndjson``, against Datasette's JSON array of flat rows;
+  paging    JSON pages of ``--page`` sessions (with stats and nested sessions),
+            against Datasette's table pages of that size, followed by ``Link``.
+
+Each figure is the best of ``--repeat``: the time for the whole body and the
+time to its first byte. Then each server's peak RSS (VmHWM). Before anything
+is timed, the answers are compared: the same sessions, the same rows (a
+mismatch stops the run). The queries are in ``bench/datasette_sql.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from bench._common import free_port, fresh_database, make_keys, peak_rss_mb, running_server
+from bench.datasette_sql import document_sql, flat_sql, page_params
+from bench.usage_data import DAY_US, YEAR_END_US, load
+from sharelog.store.database import Database
+
+# sharelog's rate over Datasette's, at least (issue 21); None: reported only.
+TARGETS: dict[str, float | None] = {"document": 2.0, "csv": 1.2, "ndjson": None, "paging": 1.0}
+
+
+@dataclass
+class Fetched:
+    seconds: float
+    first_byte: float
+    bodies: list[bytes]
+
+
+def fetch(http: httpx.Client, url: str, params: Any) -> tuple[float, bytes, httpx.Headers]:
+    """(seconds to the body's first byte, the body, the headers), the body read whole."""
+    began = time.perf_counter()
+    first = 0.0
+    parts = []
+    with http.stream("GET", url, params=params) as response:
+        if response.status_code != 200:
+            response.read()
+            raise SystemExit(f"GET {response.url}: {response.status_code} {response.text[:500]}")
+        for chunk in response.iter_raw():
+            if not first:
+                first = time.perf_counter() - began
+            parts.append(chunk)
+    return first, b"".join(parts), response.headers
+
+
+def timed(run: Callable[[], list[tuple[float, bytes]]]) -> Fetched:
+    began = time.perf_counter()
+    answers = run()
+    return Fetched(time.perf_counter() - began, answers[0][0], [b for _, b in answers])
+
+
+class Sharelog:
+    name = "sharelog"
+
+    def __init__(self, http: httpx.Client, window: dict[str, str], page: int) -> None:
+        self.http, self.window, self.page = http, window, page
+
+    def one(self, params: dict[str, Any]) -> list[tuple[float, bytes]]:
+        first, body, _ = fetch(self.http, "/ss/api/usage", {**self.window, **params})
+        return [(first, body)]
+
+    def paging(self) -> list[tuple[float, bytes]]:
+        answers, cursor = [], None
+        while True:
+            params = {**self.window, "limit": self.page, **({"cursor": cursor} if cursor else {})}
+            first, body, _ = fetch(self.http, "/ss/api/usage", params)
+            answers.append((first, body))
+            # next_cursor is the document's last member: no need to parse the page.
+            cursor = orjson.loads(body[body.rindex(b'"next_cursor":') + 14 : -1])
+            if cursor is None:
+                return answers
+
+    def kinds(self) -> dict[str, Callable[[], list[tuple[float, bytes]]]]:
+        return {
+            "document": lambda: self.one({}),
+            "csv": lambda: self.one({"format": "csv"}),
+            "ndjson": lambda: self.one({"format": "ndjson"}),
+            "paging": self.paging,
+        }
+
+
+class Datasette:
+    name = "Datasette"
+
+    def __init__(self, http: httpx.Client, database: str, sql: dict[str, str], page: list[Any]):
+        self.http, self.database, self.sql, self.first_page = http, database, sql, page
+
+    def one(self, suffix: str, params: list[tuple[str, str]]) -> list[tuple[float, bytes]]:
+        first, body, _ = fetch(self.http, f"/{self.database}{suffix}", params)
+        return [(first, body)]
+
+    def paging(self) -> list[tuple[float, bytes]]:
+        answers = []
+        url: str | None = f"/{self.database}/sessions.json"
+        params: Any = self.first_page
+        while url is not None:
+            first, body, headers = fetch(self.http, url, params)
+            answers.append((first, body))
+            link = headers.get("link")
+            url, params = (link[1 : link.index(">")], None) if link else (None, None)
+        return answers
+
+    def kinds(self) -> dict[str, Callable[[], list[tuple[float, bytes]]]]:
+        doc = [("sql", self.sql["document"]), ("_shape", "arrayfirst"), ("_json", "session")]
+        flat = self.sql["flat"]
+        return {
+            "document": lambda: self.one(".json", doc),
+            "csv": lambda: self.one(".csv", [("sql", flat), ("_stream", "on")]),
+            "ndjson": lambda: self.one(".json", [("sql", flat), ("_shape", "array")]),
+            "paging": self.paging,
+        }
+
+
+def check(kind: str, ours: list[bytes], theirs: list[bytes], window: int) -> None:
+    """The same sessions (or rows) from both, or the run stops here."""
+    if kind == "document":
+        a, b = orjson.loads(ours[0])["sessions"], orjson.loads(theirs[0])
+    elif kind == "csv":
+        a, b = (list(csv.reader(io.StringIO(body[0].decode()))) for body in (ours, theirs))
+    elif kind == "ndjson":
+        a = [s["id"] for s in map(orjson.loads, ours[0].splitlines())]
+        b = [row["id"] for row in orjson.loads(theirs[0])]
+    else:
+        a = [s["id"] for page in ours for s in orjson.loads(page)["sessions"]]
+        b = [row["id"] for page in theirs for row in orjson.loads(page)]
+    rows = len(a) - (kind == "csv")
+    if rows != window or a != b:
+        raise SystemExit(
+            f"{kind}: sharelog and Datasette differ ({rows} vs {len(b) - (kind == 'csv')} "
+            f"rows, {window} expected); first difference: "
+            f"{next(((x, y) for x, y in zip(a, b, strict=False) if x != y), None)}"
+        )
+
+
+def datasette_executable(given: str | None) -> str:
+    found = given or shutil.which("datasette", path=str(Path(sys.executable).parent))
+    found = found or shutil.which("datasette")
+    if not found:
+        raise SystemExit("no datasette: `make bench` installs it (pip install -e '.[bench]')")
+    return found
+
+
+@contextmanager
+def datasette_server(
+    executable: str, path: Path, max_rows: int
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``datasette serve`` of the file, immutable, with room for the whole window."""
+    port = free_port()
+    settings = {
+        "sql_time_limit_ms": "600000",
+        "max_returned_rows": str(max_rows),
+        "allow_csv_stream": "on",
+        "max_csv_mb": "0",
+    }
+    command = [executable, "serve", "-i", str(path), "-h", "127.0.0.1", "-p", str(port)]
+    for name, value in settings.items():
+        command += ["--setting", name, value]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/-/versions.json", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("datasette did not start")
+            time.sleep(0.2)
+        yield base, process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def checkpoint(path: Path) -> None:
+    """Everything into the main file: an immutable reader never looks at the WAL."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+
+
+def unix_seconds(us: int) -> str:
+    return f"{us // 1_000_000}.{us % 1_000_000:06d}"
+
+
+def run(args: argparse.Namespace) -> None:
+    with fresh_database("sqlite") as url:
+        path = Path(url.removeprefix("sqlite:///"))
+        account_id, read_key, _ = make_keys(url)
+        db = Database(url)
+        started = time.perf_counter()
+        load(db, account_id, args.sessions, args.sessions)
+        db.dispose()
+        step = 365 * DAY_US // args.sessions
+        from_us, to_us = YEAR_END_US - args.window * step, YEAR_END_US
+        print(
+            f"{args.sessions:,} sessions loaded in {time.perf_counter() - started:.0f} s "
+            f"({path.stat().st_size / 1e6:,.0f} MB); the window holds the newest {args.window:,}"
+        )
+        window = {"from": unix_seconds(from_us), "to": unix_seconds(to_us)}
+        sql = {
+            "document": document_sql(account_id, from_us, to_us),
+            "flat": flat_sql(account_id, from_us, to_us),
+        }
+        page = page_params(account_id, from_us, to_us, args.page)
+        executable = datasette_executable(args.datasette)
+        with running_server(url) as (ours_base, ours_process):
+            headers = {"Authorization": f"Basic {read_key}"}
+            with httpx.Client(base_url=ours_base, headers=headers, timeout=600) as http:
+                http.get("/ss/api/usage", params={**window, "include": "stats"})  # key's last use
+            checkpoint(path)
+            with (
+                datasette_server(executable, path, args.window + 1) as (their_base, their_process),
+                httpx.Client(base_url=ours_base, headers=headers, timeout=600) as ours_http,
+                httpx.Client(base_url=their_base, timeout=600) as their_http,
+            ):
+                sides = (
+                    Sharelog(ours_http, window, args.page),
+                    Datasette(their_http, path.stem, sql, page),
+                )
+                best = measure(sides, args.repeat, args.window, args.only)
+                rss = (peak_rss_mb(ours_process.pid), peak_rss_mb(their_process.pid))
+    report(best, rss, args.window)
+
+
+def measure(
+    sides: tuple[Sharelog, Datasette], repeat: int, window: int, only: list[str] | None
+) -> dict[str, tuple[Fetched, Fetched]]:
+    best: dict[str, tuple[Fetched, Fetched]] = {}
+    ours, theirs = (side.kinds() for side in sides)
+    for kind in only or list(ours):
+        runs: tuple[list[Fetched], list[Fetched]] = ([], [])
+        for _ in range(repeat):
+            runs[0].append(timed(ours[kind]))
+            runs[1].append(timed(theirs[kind]))
+            if len(runs[0]) == 1:
+                check(kind, runs[0][0].bodies, runs[1][0].bodies, window)
+            for fetched in (runs[0][-1], runs[1][-1]):
+                fetched.bodies = []
+        a, b = (Fetched(min(f.seconds for f in r), min(f.first_byte for f in r), []) for r in runs)
+        best[kind] = (a, b)
+        print(f"  {kind:<9} sharelog {a.seconds:6.2f} s   Datasette {b.seconds:6.2f} s", flush=True)
+    return best
+
+
+def report(best: dict[str, tuple[Fetched, Fetched]], rss: tuple[float, float], window: int) -> None:
+    print(f"\n{window:,} sessions, best of each; ratio = sharelog's rate / Datasette's")
+    print(f"  {'':<9} {'sharelog':>16} {'Datasette':>16} {'ratio':>7} {'target':>8}")
+    for kind, (a, b) in best.items():
+        ratio = b.seconds / a.seconds
+        target = TARGETS[kind]
+        verdict = (
+            "" if target is None else f">= {target:.1f}x {'met' if ratio >= target else 'MISSED'}"
+        )
+        print(
+            f"  {kind:<9} {window / a.seconds:>9,.0f} rows/s {window / b.seconds:>9,.0f} rows/s "
+            f"{ratio:6.2f}x  {verdict}"
+        )
+    print("  time to first byte (best):")
+    for kind, (a, b) in best.items():
+        verdict = "met" if a.first_byte < b.first_byte else "MISSED"
+        print(
+            f"    {kind:<9} {a.first_byte * 1000:>9,.1f} ms     {b.first_byte * 1000:>9,.1f} ms"
+            f"          below: {verdict}"
+        )
+    verdict = "met" if rss[0] < rss[1] else "MISSED"
+    print(f"  peak RSS   {rss[0]:>9,.0f} MB     {rss[1]:>9,.0f} MB          below: {verdict}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sessions", type=int, default=150_000, help="in the file")
+    parser.add_argument("--window", type=int, default=70_000, help="sessions asked for")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each, best taken")
+    parser.add_argument("--page", type=int, default=1000, help="page size for paging")
+    parser.add_argument("--only", nargs="*", choices=sorted(TARGETS), help="just these kinds")
+    parser.add_argument("--datasette", help="the datasette executable (default: beside python)")
+    args = parser.parse_args()
+    if not 0 < args.window <= args.sessions:
+        parser.error("--window must be between 1 and --sessions")
+    os.environ.setdefault("SHARELOG_LOG_LEVEL", "warning")
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
