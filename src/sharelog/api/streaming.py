@@ -18,6 +18,7 @@ import io
 import threading
 from collections.abc import Callable, Generator, Iterator
 from contextlib import AbstractContextManager, nullcontext
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,9 +30,10 @@ from starlette.responses import StreamingResponse
 
 from sharelog.api.signing import Signer
 from sharelog.api.usage_request import Cursor, UsageRequest
-from sharelog.exports import CSV_COLUMNS, csv_row
+from sharelog.exports import CSV_COLUMNS
 from sharelog.store import usage as usage_store
 from sharelog.store.database import Database
+from sharelog.store.usage_rows import build_sessions, export_rows
 from sharelog.timestamps import format_timestamp
 from sharelog.usage_new import usage_new_session
 
@@ -63,7 +65,7 @@ class UsageStream:
         # A page (at most MAX_USAGE_LIMIT sessions) is read whole in the snapshot
         # that found its end, so it holds at most `limit` sessions whatever
         # commits meanwhile; only an unpaged document streams chunk by chunk.
-        self._page: list[list[dict[str, Any]]] | None = None
+        self._page: list[list[Any]] | None = None
         with db.reading() as conn:
             self._prepare(conn)
 
@@ -85,20 +87,27 @@ class UsageStream:
         with self._lock:
             self._closed = True
 
-    def _chunks(self) -> Iterator[list[dict[str, Any]]]:
+    def _chunks(self) -> Iterator[list[Any]]:
+        """Chunks of usage objects, or of CSV rows for the CSV export."""
         return iter(self._page) if self._page is not None else self._read(self.db.reading)
 
     def _read(
         self, snapshot: Callable[[], AbstractContextManager[Connection]]
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Iterator[list[Any]]:
         req = self.request
+        build: usage_store.Build = build_sessions
+        if req.format == "csv":
+            # The CSV's columns only: counts and countries, no usage objects.
+            build = export_rows
+        elif req.format == "usage_new":
+            build = partial(build_sessions, sources=True)
         return usage_store.session_chunks(
             snapshot,
             self.account_id,
             req.query,
             after=req.after,
             until=self.page_end,
-            sources=req.format == "usage_new",
+            build=build,
         )
 
     def __iter__(self) -> Iterator[bytes]:
@@ -152,15 +161,16 @@ class UsageStream:
         yield b"]}"
 
     def _ndjson(self) -> Generator[bytes]:
+        line = orjson.OPT_APPEND_NEWLINE
         for chunk in self._chunks():
-            yield b"".join(orjson.dumps(s) + b"\n" for s in chunk)
+            yield b"".join([orjson.dumps(s, option=line) for s in chunk])
 
     def _csv(self) -> Generator[bytes]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for chunk in self._chunks():
-            writer.writerows(csv_row(s) for s in chunk)
+            writer.writerows(chunk)
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
             buffer.truncate()

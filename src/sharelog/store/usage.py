@@ -2,13 +2,12 @@
 
 Nothing here loads a whole window into memory: ``session_chunks`` walks the
 window by keyset on ``(start_us, id)`` (the ``ix_sessions_account_start``
-index), and fetches the shares and viewer locations of one chunk at a time,
-each chunk in a short snapshot of its own.
+index), and builds one chunk at a time (``store.usage_rows``: its shares and
+viewer locations, or its CSV rows), each chunk in a short snapshot of its own.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -18,12 +17,14 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, and_, case, func, 
 
 from sharelog.domain import UsageQuery
 from sharelog.store.bulk import one_of
-from sharelog.store.schema import sessions, shares, viewers
-from sharelog.store.segments import Segment, decode_segments, watched_seconds, webcam_seconds
+from sharelog.store.schema import sessions, viewers
+from sharelog.store.segments import Segment, decode_segments, watched_seconds
+from sharelog.store.usage_rows import build_sessions, session_rows
 from sharelog.timestamps import US_PER_SECOND, format_timestamp, whole_seconds
 
 SESSION_CHUNK = 1000
-# What a session's row gives its usage object.
+# What a session's row gives its usage object: usage_rows.SESSION_SQL's columns,
+# in its order (build_sessions unpacks them by position).
 SESSION_COLUMNS = (
     sessions.c.id,
     sessions.c.agent,
@@ -126,15 +127,7 @@ def page_end(
     return (int(rows[0].start_us), rows[0].id)
 
 
-def _until(position: tuple[int, str] | None) -> list[ColumnElement[bool]]:
-    """Keyset condition: at or before ``(start_us, id)``."""
-    if position is None:
-        return []
-    start_us, last_id = position
-    return [
-        sessions.c.start_us <= start_us,
-        or_(sessions.c.start_us < start_us, and_(sessions.c.id <= last_id)),
-    ]
+Build = Callable[[Connection, int, Sequence[Any], int], list[Any]]
 
 
 def session_chunks(
@@ -145,9 +138,10 @@ def session_chunks(
     after: tuple[int, str] | None = None,
     until: tuple[int, str] | None = None,
     chunk_size: int = SESSION_CHUNK,
-    sources: bool = False,
-) -> Iterator[list[dict[str, Any]]]:
-    """The window's sessions as contract-shaped dicts, in order, a chunk at a time.
+    build: Build = build_sessions,
+) -> Iterator[list[Any]]:
+    """The window's sessions, in order, a chunk at a time, each chunk's rows made by
+    ``build`` (default: contract-shaped dicts; ``usage_rows.export_rows``: CSV rows).
 
     Each chunk is read in a snapshot of its own (``snapshot()``), closed before
     the chunk is handed on: no connection and no transaction is held while the
@@ -156,82 +150,21 @@ def session_chunks(
     that exists ahead of the position is left out, whatever commits between
     two chunks. ``after`` and ``until`` are keyset positions ``(start_us, id)``:
     only sessions after the one and at or before the other (a page's end).
-    ``sources``: each location group also tells whether its viewers' locations
-    were looked up from an ip (``"by_ip"``: a sorted list of booleans).
     """
     position = after
     while True:
-        conditions = [
-            sessions.c.account_id == account_id,
-            *in_window(query),
-            *_after(position),
-            *_until(until),
-        ]
         with snapshot() as conn:
-            rows = conn.execute(
-                select(*SESSION_COLUMNS)
-                .where(*conditions)
-                .order_by(sessions.c.start_us, sessions.c.id)
-                .limit(chunk_size)
-            ).all()
-            chunk = build_sessions(conn, account_id, rows, query.now_us, sources=sources)
+            rows = session_rows(
+                conn, account_id, query, after=position, until=until, limit=chunk_size
+            )
+            chunk = build(conn, account_id, rows, query.now_us)
         if not rows:
             return
         yield chunk
-        if len(rows) < chunk_size:
+        position = (rows[-1][2], rows[-1][0])
+        # A page that ends on a full chunk ends there: no query for an empty one.
+        if len(rows) < chunk_size or position == until:
             return
-        position = (rows[-1].start_us, rows[-1].id)
-
-
-def build_sessions(
-    conn: Connection,
-    account_id: int,
-    rows: Sequence[Any],
-    now_us: int,
-    sources: bool = False,
-    fmt: Callable[[int], str] = format_timestamp,
-) -> list[dict[str, Any]]:
-    """``fmt`` writes the instants: whole seconds, or microseconds for the change feed."""
-    ids = [row.id for row in rows]
-    share_log = _shares_of(conn, account_id, ids, fmt)
-    locations = _locations_of(conn, account_id, ids, sources)
-    result = []
-    for row in rows:
-        start_us, end_us = row.start_us, row.end_us
-        runs_to = now_us if end_us is None else end_us
-        groups = locations.get(row.id, [])
-        result.append(
-            {
-                "id": row.id,
-                "agent": row.agent,
-                "agent_name": row.agent_name,
-                "start": fmt(start_us),
-                "end": None if end_us is None else fmt(end_us),
-                "duration": whole_seconds(start_us, runs_to),
-                "shares": share_log.get(row.id, []),
-                "viewers": {
-                    "count": sum(g["count"] for g in groups),
-                    "peak": row.peak,
-                    "locations": groups,
-                },
-                "webcam_seconds": webcam_seconds(row.webcam_s, row.webcam_open_us, runs_to),
-            }
-        )
-    return result
-
-
-def _shares_of(
-    conn: Connection, account_id: int, ids: list[str], fmt: Callable[[int], str]
-) -> dict[str, list[dict[str, Any]]]:
-    by_session: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    if ids:
-        for sid, at_us, kind, title, url in conn.execute(
-            select(shares.c.session_id, shares.c.at_us, shares.c.type, shares.c.title, shares.c.url)
-            .where(shares.c.account_id == account_id, one_of(conn, shares.c.session_id, ids))
-            .order_by(shares.c.session_id, shares.c.at_us, shares.c.seq, shares.c.event_id)
-        ):
-            by_session[sid].append({"at": fmt(at_us), "type": kind, "title": title, "url": url})
-    return by_session
 
 
 def location_sort_key(group: dict[str, Any]) -> tuple[Any, ...]:
@@ -243,49 +176,6 @@ def location_sort_key(group: dict[str, Any]) -> tuple[Any, ...]:
             for value in (group["country"], group["region"], group["city"])
         ),
     )
-
-
-def _locations_of(
-    conn: Connection, account_id: int, ids: list[str], sources: bool = False
-) -> dict[str, list[dict[str, Any]]]:
-    by_session: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    if not ids:
-        return by_session
-    group = [viewers.c.session_id, viewers.c.country, viewers.c.region, viewers.c.city]
-    if sources:
-        group.append(viewers.c.loc_by_ip)
-    rows: Any = conn.execute(
-        select(*group, func.count())
-        .where(
-            viewers.c.account_id == account_id,
-            one_of(conn, viewers.c.session_id, ids),
-            viewers.c.joined_us.is_not(None),
-        )
-        .group_by(*group)
-    )
-    if not sources:
-        for sid, country, region, city, count in rows:
-            by_session[sid].append(
-                {"country": country, "region": region, "city": city, "count": int(count)}
-            )
-    else:
-        merged: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for sid, country, region, city, by_ip, count in rows:
-            g = merged.get((sid, country, region, city))
-            if g is None:
-                g = merged[(sid, country, region, city)] = {
-                    "country": country,
-                    "region": region,
-                    "city": city,
-                    "count": 0,
-                    "by_ip": [],
-                }
-                by_session[sid].append(g)
-            g["count"] += int(count)
-            g["by_ip"] = sorted({*g["by_ip"], bool(by_ip)})
-    for groups in by_session.values():
-        groups.sort(key=location_sort_key)
-    return by_session
 
 
 def get_session(
