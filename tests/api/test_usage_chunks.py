@@ -2,7 +2,7 @@
 
 The keyset continues strictly after the last session sent, so a session is
 never sent twice, one added ahead of the stream is sent, one added behind it
-is not, and a page never runs past the end fixed when it started.
+is not. A page is read whole, in one snapshot.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ def _query() -> UsageQuery:
 def test_writes_between_chunks_never_repeat_a_session_nor_hide_one_ahead(
     api: Api, db: Database
 ) -> None:
-    api.import_sessions(*(session_body(f"s-{m:02d}", start=_at(m), end=None) for m in (10, 20, 30, 40)))
+    api.import_sessions(
+        *(session_body(f"s-{m:02d}", start=_at(m), end=None) for m in (10, 20, 30, 40))
+    )
     chunks = usage_store.session_chunks(db.reading, api.tenant.account_id, _query(), chunk_size=2)
     first = [s["id"] for s in next(chunks)]
     assert first == ["s-10", "s-20"]
@@ -45,16 +47,19 @@ def test_writes_between_chunks_never_repeat_a_session_nor_hide_one_ahead(
     assert rest == ["s-30", "s-35", "s-40", "s-10"]
 
 
-def test_a_page_stops_at_the_end_fixed_when_it_started(api: Api, db: Database) -> None:
-    api.import_sessions(*(session_body(f"s-{m:02d}", start=_at(m), end=None) for m in (10, 20, 30, 40)))
-    with db.reading() as conn:
-        end = usage_store.page_end(conn, api.tenant.account_id, _query(), None, 3)
-    assert end is not None and end[1] == "s-30"
-    chunks = usage_store.session_chunks(
-        db.reading, api.tenant.account_id, _query(), until=end, chunk_size=2
+def test_a_page_is_its_first_sessions_and_ends_where_more_follow(api: Api, db: Database) -> None:
+    api.import_sessions(
+        *(session_body(f"s-{m:02d}", start=_at(m), end=None) for m in (10, 20, 30, 40))
     )
-    first = [s["id"] for s in next(chunks)]
-    api.import_sessions(session_body("s-25", start=_at(25), end=None))
-    rest = [s["id"] for chunk in chunks for s in chunk]
-    # Added inside the page ahead of the stream: in this page (the next starts after s-30).
-    assert first + rest == ["s-10", "s-20", "s-25", "s-30"]
+    account = api.tenant.account_id
+    with db.reading() as conn:
+        chunks, end = usage_store.read_page(conn, account, _query(), None, 3, chunk_size=2)
+        assert [[s["id"] for s in chunk] for chunk in chunks] == [["s-10", "s-20"], ["s-30"]]
+        assert end == (parse_timestamp(_at(30)), "s-30")
+        # The next page, from that end: the last one, so no end.
+        chunks, end = usage_store.read_page(conn, account, _query(), end, 3, chunk_size=2)
+        assert [[s["id"] for s in chunk] for chunk in chunks] == [["s-40"]]
+        assert end is None
+        # A page that holds exactly what is left is the last page too.
+        _, end = usage_store.read_page(conn, account, _query(), None, 4)
+        assert end is None

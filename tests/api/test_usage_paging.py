@@ -290,3 +290,15 @@ def test_include_sessions_pages_and_include_stats_has_no_cursor(api: Api) -> Non
     assert all("stats" not in page for page in pages)
     stats_only = api.usage(**WINDOW, include="stats", limit=2)
     assert "next_cursor" not in stats_only and "sessions" not in stats_only
+
+
+def test_stats_on_a_later_page_count_what_was_written_after_the_first(api: Api) -> None:
+    fill(api, 6)
+    first = api.usage(**WINDOW, limit=2)
+    assert first["stats"]["total"]["meetings"] == 6
+    api.import_sessions(
+        session_body("added", start="2026-11-03T10:00:00Z", end="2026-11-03T11:00:00Z")
+    )
+    second = api.usage(limit=2, cursor=first["next_cursor"])
+    assert second["stats"]["total"]["meetings"] == 7
+    assert second["stats"]["per_agent"]["alice@example.com"] == {"meetings": 1, "seconds": 3600}

@@ -41,6 +41,7 @@ from sharelog.proxies import TrustedProxies, parse_networks
 from sharelog.removal import Remover
 from sharelog.store import secrets as secret_store
 from sharelog.store.database import Database
+from sharelog.store.usage_stats import StatsCache
 from sharelog.sweeper import Sweeper
 from sharelog.webhooks.addresses import system_resolver
 from sharelog.webhooks.metrics import queue_lines, sender_options
@@ -104,6 +105,7 @@ def create_app(
         settings.secret_key, settings.secret_key_previous, stored=lambda: stored_secret(db)
     )
     app.state.ingestor = Ingestor(db, locator, settings.store_ip)
+    app.state.usage_stats = StatsCache()
     app.state.change_waiter = ChangeWaiter(db)
     app.state.remover = Remover(db)
     sweeper = Sweeper(

@@ -1,6 +1,6 @@
 """Usage documents streamed out chunk by chunk: JSON, NDJSON or CSV.
 
-The stats and the page's end are computed in one snapshot before the response
+The stats and a page's sessions are read in one snapshot before the response
 starts (errors there still get a proper status). The sessions follow in chunks
 of ``SESSION_CHUNK``, each read in a short snapshot of its own and serialised
 by orjson in one call: memory stays flat however large the window, and no
@@ -16,8 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from collections.abc import Callable, Generator, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Generator, Iterator
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -34,6 +33,7 @@ from sharelog.exports import CSV_COLUMNS
 from sharelog.store import usage as usage_store
 from sharelog.store.database import Database
 from sharelog.store.usage_rows import build_sessions, export_rows
+from sharelog.store.usage_stats import Stats, StatsCache, usage_stats
 from sharelog.timestamps import format_timestamp
 from sharelog.usage_new import usage_new_session
 
@@ -46,10 +46,15 @@ MEDIA_TYPES = {
 
 
 class UsageStream:
-    """A usage response: its stats and page end, then its sessions chunk by chunk."""
+    """A usage response: its stats and page, then its sessions chunk by chunk."""
 
     def __init__(
-        self, db: Database, account_id: int, request: UsageRequest, signer: Signer
+        self,
+        db: Database,
+        account_id: int,
+        request: UsageRequest,
+        signer: Signer,
+        stats: StatsCache | None = None,
     ) -> None:
         self.account_id = account_id
         self.signer = signer
@@ -57,57 +62,54 @@ class UsageStream:
         self.db = db
         self._lock = threading.Lock()
         self._closed = False
-        self.stats: usage_store.Stats | None = None
+        self.stats: Stats | None = None
         self.next_cursor: str | None = None
-        # The last session of this page when another page follows: the page is
-        # the sessions after the cursor up to it, however the chunks go.
-        self.page_end: tuple[int, str] | None = None
         # A page (at most MAX_USAGE_LIMIT sessions) is read whole in the snapshot
-        # that found its end, so it holds at most `limit` sessions whatever
-        # commits meanwhile; only an unpaged document streams chunk by chunk.
+        # of its stats, so it holds at most `limit` sessions whatever commits
+        # meanwhile; only an unpaged document streams chunk by chunk.
         self._page: list[list[Any]] | None = None
         with db.reading() as conn:
-            self._prepare(conn)
+            self._prepare(conn, stats)
 
-    def _prepare(self, conn: Connection) -> None:
+    def _prepare(self, conn: Connection, cache: StatsCache | None) -> None:
         req, q = self.request, self.request.query
         if req.format == "json" and "stats" in req.include:
-            self.stats = usage_store.usage_stats(conn, self.account_id, q)
+            if cache is None:
+                self.stats = usage_stats(conn, self.account_id, q)
+            else:
+                self.stats = cache.stats(conn, self.account_id, q)
         if req.limit is not None and (req.format != "json" or "sessions" in req.include):
-            end = usage_store.page_end(conn, self.account_id, q, req.after, req.limit)
+            self._page, end = usage_store.read_page(
+                conn, self.account_id, q, req.after, req.limit, build=self._build()
+            )
             if end is not None:
-                self.page_end = end
                 self.next_cursor = Cursor(q.from_us, q.to_us, q.agents, *end).encode(
                     self.signer, self.account_id
                 )
-            self._page = list(self._read(lambda: nullcontext(conn)))
 
     def close(self) -> None:
         """Idempotent; safe to call from another thread while a chunk is being built."""
         with self._lock:
             self._closed = True
 
-    def _chunks(self) -> Iterator[list[Any]]:
-        """Chunks of usage objects, or of CSV rows for the CSV export."""
-        return iter(self._page) if self._page is not None else self._read(self.db.reading)
-
-    def _read(
-        self, snapshot: Callable[[], AbstractContextManager[Connection]]
-    ) -> Iterator[list[Any]]:
-        req = self.request
-        build: usage_store.Build = build_sessions
-        if req.format == "csv":
+    def _build(self) -> usage_store.Build:
+        """What a chunk's rows become: usage objects, or CSV rows for the CSV export."""
+        if self.request.format == "csv":
             # The CSV's columns only: counts and countries, no usage objects.
-            build = export_rows
-        elif req.format == "usage_new":
-            build = partial(build_sessions, sources=True)
+            return export_rows
+        if self.request.format == "usage_new":
+            return partial(build_sessions, sources=True)
+        return build_sessions
+
+    def _chunks(self) -> Iterator[list[Any]]:
+        if self._page is not None:
+            return iter(self._page)
         return usage_store.session_chunks(
-            snapshot,
+            self.db.reading,
             self.account_id,
-            req.query,
-            after=req.after,
-            until=self.page_end,
-            build=build,
+            self.request.query,
+            after=self.request.after,
+            build=self._build(),
         )
 
     def __iter__(self) -> Iterator[bytes]:

@@ -1,19 +1,20 @@
-"""Reading usage history: stats by SQL aggregation, sessions in bounded chunks.
+"""Reading usage history: a window's sessions in bounded chunks, one session's details.
 
 Nothing here loads a whole window into memory: ``session_chunks`` walks the
 window by keyset on ``(start_us, id)`` (the ``ix_sessions_account_start``
 index), and builds one chunk at a time (``store.usage_rows``: its shares and
 viewer locations, or its CSV rows), each chunk in a short snapshot of its own.
+A page (``read_page``) holds at most ``MAX_USAGE_LIMIT`` sessions and is read
+whole in one snapshot. The stats are in ``store.usage_stats``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, and_, case, func, literal, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Connection, case, func, literal, select
 
 from sharelog.domain import UsageQuery
 from sharelog.store.bulk import one_of
@@ -37,27 +38,6 @@ SESSION_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Figures:
-    meetings: int
-    seconds: int
-
-
-@dataclass(frozen=True, slots=True)
-class Stats:
-    total: Figures
-    per_agent: dict[str, Figures]
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "total": {"meetings": self.total.meetings, "seconds": self.total.seconds},
-            "per_agent": {
-                agent: {"meetings": f.meetings, "seconds": f.seconds}
-                for agent, f in self.per_agent.items()
-            },
-        }
-
-
 def duration_seconds(now_us: int) -> ColumnElement[Any]:
     """``whole_seconds(start, end)`` in SQL, for aggregates: floor(end - start), never
     negative; ongoing sessions run to now."""
@@ -77,57 +57,8 @@ def in_window(query: UsageQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def usage_stats(conn: Connection, account_id: int, query: UsageQuery) -> Stats:
-    rows = conn.execute(
-        select(
-            sessions.c.agent,
-            func.count().label("meetings"),
-            func.sum(duration_seconds(query.now_us)).label("seconds"),
-        )
-        .where(sessions.c.account_id == account_id, *in_window(query))
-        .group_by(sessions.c.agent)
-        .order_by(sessions.c.agent)
-    ).all()
-    per_agent = {row.agent: Figures(int(row.meetings), int(row.seconds or 0)) for row in rows}
-    total = Figures(
-        sum(f.meetings for f in per_agent.values()), sum(f.seconds for f in per_agent.values())
-    )
-    return Stats(total=total, per_agent=per_agent)
-
-
-def _after(position: tuple[int, str] | None) -> list[ColumnElement[bool]]:
-    """Keyset condition: strictly after ``(start_us, id)`` in the sessions' order."""
-    if position is None:
-        return []
-    start_us, last_id = position
-    # The plain range on start_us lets the index bound the scan; the OR finishes the job.
-    return [
-        sessions.c.start_us >= start_us,
-        or_(sessions.c.start_us > start_us, and_(sessions.c.id > last_id)),
-    ]
-
-
-def page_end(
-    conn: Connection,
-    account_id: int,
-    query: UsageQuery,
-    after: tuple[int, str] | None,
-    limit: int,
-) -> tuple[int, str] | None:
-    """The position of a page's last session when more sessions follow it, else None."""
-    rows = conn.execute(
-        select(sessions.c.start_us, sessions.c.id)
-        .where(sessions.c.account_id == account_id, *in_window(query), *_after(after))
-        .order_by(sessions.c.start_us, sessions.c.id)
-        .offset(limit - 1)
-        .limit(2)
-    ).all()
-    if len(rows) < 2:
-        return None
-    return (int(rows[0].start_us), rows[0].id)
-
-
 Build = Callable[[Connection, int, Sequence[Any], int], list[Any]]
+Position = tuple[int, str]
 
 
 def session_chunks(
@@ -135,36 +66,61 @@ def session_chunks(
     account_id: int,
     query: UsageQuery,
     *,
-    after: tuple[int, str] | None = None,
-    until: tuple[int, str] | None = None,
+    after: Position | None = None,
     chunk_size: int = SESSION_CHUNK,
     build: Build = build_sessions,
 ) -> Iterator[list[Any]]:
-    """The window's sessions, in order, a chunk at a time, each chunk's rows made by
-    ``build`` (default: contract-shaped dicts; ``usage_rows.export_rows``: CSV rows).
+    """The window's sessions after ``after``, in order, a chunk at a time, each chunk's
+    rows made by ``build`` (default: contract-shaped dicts; ``usage_rows.export_rows``:
+    CSV rows).
 
     Each chunk is read in a snapshot of its own (``snapshot()``), closed before
     the chunk is handed on: no connection and no transaction is held while the
     chunk waits for a slow client. The next chunk continues strictly after the
     last session handed on, so a session is never handed on twice and none
     that exists ahead of the position is left out, whatever commits between
-    two chunks. ``after`` and ``until`` are keyset positions ``(start_us, id)``:
-    only sessions after the one and at or before the other (a page's end).
+    two chunks. Positions are keyset positions ``(start_us, id)``.
     """
     position = after
     while True:
         with snapshot() as conn:
-            rows = session_rows(
-                conn, account_id, query, after=position, until=until, limit=chunk_size
-            )
+            rows = session_rows(conn, account_id, query, after=position, limit=chunk_size)
             chunk = build(conn, account_id, rows, query.now_us)
         if not rows:
             return
         yield chunk
-        position = (rows[-1][2], rows[-1][0])
-        # A page that ends on a full chunk ends there: no query for an empty one.
-        if len(rows) < chunk_size or position == until:
+        if len(rows) < chunk_size:
             return
+        position = (rows[-1][2], rows[-1][0])
+
+
+def read_page(
+    conn: Connection,
+    account_id: int,
+    query: UsageQuery,
+    after: Position | None,
+    limit: int,
+    *,
+    chunk_size: int = SESSION_CHUNK,
+    build: Build = build_sessions,
+) -> tuple[list[list[Any]], Position | None]:
+    """The first ``limit`` sessions after ``after``, in chunks made by ``build``, all
+    read in ``conn``'s snapshot; and the position of the page's last session when
+    more follow it (None on the last page).
+
+    One query finds both the page and whether another follows (it asks for one
+    session more): a page by 1,000 used to cost a query for its end first.
+    """
+    rows = session_rows(conn, account_id, query, after=after, limit=limit + 1)
+    end = None
+    if len(rows) > limit:
+        del rows[limit:]
+        end = (rows[-1][2], rows[-1][0])
+    chunks = [
+        build(conn, account_id, rows[i : i + chunk_size], query.now_us)
+        for i in range(0, len(rows), chunk_size)
+    ]
+    return chunks, end
 
 
 def location_sort_key(group: dict[str, Any]) -> tuple[Any, ...]:

@@ -84,11 +84,10 @@ def session_rows(
     query: UsageQuery,
     *,
     after: Position | None,
-    until: Position | None,
     limit: int,
 ) -> list[Row]:
-    """The first ``limit`` sessions of the window after ``after`` and at or before
-    ``until`` (keyset positions ``(start_us, id)``), in order, as ``SESSION_SQL`` rows."""
+    """The first ``limit`` sessions of the window after ``after`` (a keyset position
+    ``(start_us, id)``), in order, as ``SESSION_SQL`` rows."""
     d = _dialect(conn)
     m = d.mark
     where = [f"account_id = {m}", f"start_us >= {m}", f"start_us < {m}"]
@@ -100,9 +99,6 @@ def session_rows(
         # The plain range on start_us lets the index bound the scan; the OR finishes the job.
         where += [f"start_us >= {m}", f"(start_us > {m} OR id > {m})"]
         params += [after[0], after[0], after[1]]
-    if until is not None:
-        where += [f"start_us <= {m}", f"(start_us < {m} OR id <= {m})"]
-        params += [until[0], until[0], until[1]]
     sql = (
         f"SELECT {SESSION_SQL} FROM sessions WHERE {' AND '.join(where)} "
         f"ORDER BY start_us, id LIMIT {m}"

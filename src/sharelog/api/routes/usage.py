@@ -56,8 +56,9 @@ async def get_usage(
     parsed = parse_usage_request(
         request.query_params, request.headers, usage, now_us(), (signer, principal.account_id)
     )
+    state = request.app.state
     stream = await run_in_threadpool(
-        UsageStream, request.app.state.db, principal.account_id, parsed, signer
+        UsageStream, state.db, principal.account_id, parsed, signer, state.usage_stats
     )
     return usage_response(stream, request.url.path, request.query_params)
 

@@ -1,0 +1,107 @@
+"""Usage's stats: meetings and seconds of a window, in total and per agent, by SQL
+aggregation; and the recent ones kept while the account's sessions stay the same."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, case, func, select
+
+from sharelog.domain import UsageQuery
+from sharelog.store.schema import accounts, sessions
+from sharelog.store.usage import duration_seconds, in_window
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    meetings: int
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    total: Figures
+    per_agent: dict[str, Figures]
+    # Sessions of the window still going on: their seconds run on with the clock.
+    ongoing: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "total": {"meetings": self.total.meetings, "seconds": self.total.seconds},
+            "per_agent": {
+                agent: {"meetings": f.meetings, "seconds": f.seconds}
+                for agent, f in self.per_agent.items()
+            },
+        }
+
+
+def usage_stats(conn: Connection, account_id: int, query: UsageQuery) -> Stats:
+    rows = conn.execute(
+        select(
+            sessions.c.agent,
+            func.count().label("meetings"),
+            func.sum(duration_seconds(query.now_us)).label("seconds"),
+            func.sum(case((sessions.c.end_us.is_(None), 1), else_=0)).label("ongoing"),
+        )
+        .where(sessions.c.account_id == account_id, *in_window(query))
+        .group_by(sessions.c.agent)
+        .order_by(sessions.c.agent)
+    ).all()
+    per_agent = {row.agent: Figures(int(row.meetings), int(row.seconds or 0)) for row in rows}
+    total = Figures(
+        sum(f.meetings for f in per_agent.values()), sum(f.seconds for f in per_agent.values())
+    )
+    return Stats(total=total, per_agent=per_agent, ongoing=sum(int(r.ongoing) for r in rows))
+
+
+class StatsCache:
+    """The stats of recently asked windows, each kept with the account's change-feed
+    position (``accounts.last_seq``) it was computed at.
+
+    Every write that changes an account's sessions takes new positions in its
+    transaction (``store.positions``: events, imports, deletions, erasure,
+    retention), so a snapshot that shows the same ``last_seq`` shows the same
+    sessions, and the same stats, except for sessions still going on, whose
+    seconds run to now: a window holding one is never kept. Paging asks for the
+    same window's stats on every page: over a 70,000-session window, a 36 ms
+    aggregate for each page of 1,000 was 80% of the time paging took.
+
+    Held per process and per database (``create_app`` makes one); bounded by
+    the agents it holds in all, whatever the windows.
+    """
+
+    def __init__(self, max_agents: int = 50_000) -> None:
+        self._max_agents = max_agents
+        self._held = 0
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[Any, ...], tuple[int, Stats]] = OrderedDict()
+
+    def stats(self, conn: Connection, account_id: int, query: UsageQuery) -> Stats:
+        """``usage_stats`` of the window, as of ``conn``'s snapshot."""
+        version = conn.execute(
+            select(accounts.c.last_seq).where(accounts.c.id == account_id)
+        ).scalar_one()
+        key = (account_id, query.from_us, query.to_us, query.agents)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None and found[0] == version:
+                self._entries.move_to_end(key)
+                return found[1]
+        stats = usage_stats(conn, account_id, query)
+        if stats.ongoing == 0 and len(stats.per_agent) <= self._max_agents:
+            self._keep(key, version, stats)
+        return stats
+
+    def _keep(self, key: tuple[Any, ...], version: int, stats: Stats) -> None:
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._held -= len(old[1].per_agent)
+            self._entries[key] = (version, stats)
+            self._held += len(stats.per_agent)
+            while self._held > self._max_agents:
+                _, (_, evicted) = self._entries.popitem(last=False)
+                self._held -= len(evicted.per_agent)
