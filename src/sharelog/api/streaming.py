@@ -32,7 +32,7 @@ from sharelog.api.usage_request import Cursor, UsageRequest
 from sharelog.exports import CSV_COLUMNS
 from sharelog.store import usage as usage_store
 from sharelog.store.database import Database
-from sharelog.store.usage_rows import build_sessions, export_rows
+from sharelog.store.usage_rows import Build, build_sessions, export_rows
 from sharelog.store.usage_stats import Stats, StatsCache, usage_stats
 from sharelog.timestamps import format_timestamp
 from sharelog.usage_new import usage_new_session
@@ -92,7 +92,7 @@ class UsageStream:
         with self._lock:
             self._closed = True
 
-    def _build(self) -> usage_store.Build:
+    def _build(self) -> Build:
         """What a chunk's rows become: usage objects, or CSV rows for the CSV export."""
         if self.request.format == "csv":
             # The CSV's columns only: counts and countries, no usage objects.

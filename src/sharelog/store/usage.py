@@ -20,7 +20,7 @@ from sharelog.domain import UsageQuery
 from sharelog.store.bulk import one_of
 from sharelog.store.schema import sessions, viewers
 from sharelog.store.segments import Segment, decode_segments, watched_seconds
-from sharelog.store.usage_rows import build_sessions, session_rows
+from sharelog.store.usage_rows import Build, build_sessions, session_rows, span_of
 from sharelog.timestamps import US_PER_SECOND, format_timestamp, whole_seconds
 
 SESSION_CHUNK = 1000
@@ -57,7 +57,6 @@ def in_window(query: UsageQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
-Build = Callable[[Connection, int, Sequence[Any], int], list[Any]]
 Position = tuple[int, str]
 
 
@@ -85,9 +84,9 @@ def session_chunks(
     while True:
         with snapshot() as conn:
             rows = session_rows(conn, account_id, query, after=position, limit=chunk_size)
-            chunk = build(conn, account_id, rows, query.now_us)
-        if not rows:
-            return
+            if not rows:
+                return
+            chunk = build(conn, account_id, rows, query.now_us, span=span_of(query, position, rows))
         yield chunk
         if len(rows) < chunk_size:
             return
@@ -116,10 +115,11 @@ def read_page(
     if len(rows) > limit:
         del rows[limit:]
         end = (rows[-1][2], rows[-1][0])
-    chunks = [
-        build(conn, account_id, rows[i : i + chunk_size], query.now_us)
-        for i in range(0, len(rows), chunk_size)
-    ]
+    chunks = []
+    for i in range(0, len(rows), chunk_size):
+        chunk = rows[i : i + chunk_size]
+        span = span_of(query, after if i == 0 else (rows[i - 1][2], rows[i - 1][0]), chunk)
+        chunks.append(build(conn, account_id, chunk, query.now_us, span=span))
     return chunks, end
 
 
