@@ -25,7 +25,7 @@ import orjson
 from sqlalchemy import Connection
 from starlette.background import BackgroundTask
 from starlette.datastructures import QueryParams
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from sharelog.api.signing import Signer
 from sharelog.api.usage_request import Cursor, UsageRequest
@@ -112,13 +112,22 @@ class UsageStream:
             build=self._build(),
         )
 
-    def __iter__(self) -> Iterator[bytes]:
+    def _pieces(self) -> Generator[bytes]:
         produce = {
             "ndjson": self._ndjson,
             "csv": self._csv,
             "usage_new": self._usage_new,
         }.get(self.request.format, self._json)
-        body = produce()
+        return produce()
+
+    def whole_body(self) -> bytes | None:
+        """A page's whole body (it was read whole), else None: the body streams."""
+        if self._page is None:
+            return None
+        return b"".join(self._pieces())
+
+    def __iter__(self) -> Iterator[bytes]:
+        body = self._pieces()
         try:
             while True:
                 # Each step runs under the lock, so close() never lands in the
@@ -187,10 +196,29 @@ def next_link(path: str, query: QueryParams, cursor: str) -> str:
     return f'<{path}?{urlencode(params)}>; rel="next"'
 
 
-def usage_response(stream: UsageStream, path: str, query: QueryParams) -> StreamingResponse:
+def open_usage_stream(
+    db: Database,
+    account_id: int,
+    request: UsageRequest,
+    signer: Signer,
+    stats: StatsCache | None = None,
+) -> tuple[UsageStream, bytes | None]:
+    """The stream and, for a page, its whole body (in a worker thread: it blocks)."""
+    stream = UsageStream(db, account_id, request, signer, stats)
+    return stream, stream.whole_body()
+
+
+def usage_response(
+    stream: UsageStream, path: str, query: QueryParams, body: bytes | None = None
+) -> Response:
+    """``body``: the stream's whole body when it has one (a page), sent at once with
+    its length; a page by 1,000 streamed in five pieces took a thread hop each."""
     headers = {}
     if stream.request.format != "json" and stream.next_cursor is not None:
         headers["Link"] = next_link(path, query, stream.next_cursor)
+    if body is not None:
+        stream.close()
+        return Response(body, media_type=MEDIA_TYPES[stream.request.format], headers=headers)
     return StreamingResponse(
         iter(stream),
         media_type=MEDIA_TYPES[stream.request.format],

@@ -8,13 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, QueryParams
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from sharelog.api.auth import reader
 from sharelog.api.body import read_json
 from sharelog.api.openapi import ERRORS, ClientSummary, UsageDocument, UsageNewDocument
 from sharelog.api.responses import json_response
-from sharelog.api.streaming import UsageStream, usage_response
+from sharelog.api.streaming import UsageStream, open_usage_stream, usage_response
 from sharelog.api.usage_request import UsageRequest, parse_usage_request
 from sharelog.domain import Principal
 from sharelog.errors import InvalidParameter
@@ -49,7 +49,7 @@ async def get_usage(
     cursor: str | None = Query(None, description="next_cursor of the previous page."),
     include: str | None = Query(None, description="Comma list of stats, sessions."),
     format: str | None = Query(None, description="json (default), ndjson or csv."),
-) -> StreamingResponse:
+) -> Response:
     """Summary statistics and the session list of a half-open window ``from <= start < to``."""
     usage = await _window_body(request)
     signer = request.app.state.signer
@@ -57,10 +57,10 @@ async def get_usage(
         request.query_params, request.headers, usage, now_us(), (signer, principal.account_id)
     )
     state = request.app.state
-    stream = await run_in_threadpool(
-        UsageStream, state.db, principal.account_id, parsed, signer, state.usage_stats
+    stream, body = await run_in_threadpool(
+        open_usage_stream, state.db, principal.account_id, parsed, signer, state.usage_stats
     )
-    return usage_response(stream, request.url.path, request.query_params)
+    return usage_response(stream, request.url.path, request.query_params, body)
 
 
 async def _window_body(request: Request) -> dict[str, Any] | None:
@@ -97,7 +97,7 @@ async def get_usage_new(
     from_: str | None = Query(None, alias="from", description="Window start (inclusive)."),
     to: str | None = Query(None, description="Window end (exclusive); default now."),
     agent: list[str] | None = Query(None, description="Only these agents (repeatable)."),
-) -> StreamingResponse:
+) -> Response:
     """Every session of the window (as ``/ss/api/usage``: same window, defaults and
     agent filter), streamed, with peak viewers, webcam seconds and located viewers."""
     window = await _window_body(request)
