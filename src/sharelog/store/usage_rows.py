@@ -249,13 +249,15 @@ def _shares_of(
         f"ORDER BY x.session_id, x.at_us, x.seq, x.event_id",
         params,
     )
+    # Rows come by session: a session's list is the one just filled, or a new one.
+    last, log = None, []
     for sid, at_us, kind, title, url in rows:
         share = {"at": fmt(at_us), "type": kind, "title": title, "url": url}
-        log = by_session.get(sid)
-        if log is None:
-            by_session[sid] = [share]
-        else:
+        if sid == last:
             log.append(share)
+        else:
+            last, log = sid, [share]
+            by_session[sid] = log
     return by_session
 
 
@@ -268,10 +270,10 @@ def _locations_of(
     d = _dialect(conn)
     c = d.collate
     source, params = _children(d, account_id, "viewers", of)
+    by_ip = "sum(CASE WHEN x.loc_by_ip THEN 1 ELSE 0 END)" if sources else "0"
     rows = fetch(
         conn,
-        f"SELECT x.session_id, x.country, x.region, x.city, count(*), "
-        f"sum(CASE WHEN x.loc_by_ip THEN 1 ELSE 0 END) FROM {source} "
+        f"SELECT x.session_id, x.country, x.region, x.city, count(*), {by_ip} FROM {source} "
         f"AND x.joined_us IS NOT NULL "
         f"GROUP BY x.session_id, x.country, x.region, x.city "
         f"ORDER BY x.session_id, count(*) DESC, x.country IS NULL, x.country{c}, "
@@ -280,17 +282,18 @@ def _locations_of(
     )
     counts: dict[str, int] = {}
     by_session: dict[str, list[dict[str, Any]]] = {}
-    for sid, country, region, city, n, by_ip in rows:
+    last, groups = None, []
+    for sid, country, region, city, n, located_by_ip in rows:
         group = {"country": country, "region": region, "city": city, "count": n}
         if sources:
-            group["by_ip"] = [False] * (by_ip < n) + [True] * (by_ip > 0)
-        groups = by_session.get(sid)
-        if groups is None:
-            by_session[sid] = [group]
-            counts[sid] = n
-        else:
+            group["by_ip"] = [False] * (located_by_ip < n) + [True] * (located_by_ip > 0)
+        if sid == last:
             groups.append(group)
             counts[sid] += n
+        else:
+            last, groups = sid, [group]
+            by_session[sid] = groups
+            counts[sid] = n
     return counts, by_session
 
 
