@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -109,6 +110,22 @@ def running_server(url: str, *args: str) -> Iterator[tuple[str, subprocess.Popen
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def fetch(http: httpx.Client, url: str, params: Any) -> tuple[float, bytes, httpx.Headers]:
+    """(seconds to the body's first byte, the body, the headers), the body read whole."""
+    began = time.perf_counter()
+    first = 0.0
+    parts = []
+    with http.stream("GET", url, params=params) as response:
+        if response.status_code != 200:
+            response.read()
+            raise SystemExit(f"GET {response.url}: {response.status_code} {response.text[:500]}")
+        for chunk in response.iter_raw():
+            if not first:
+                first = time.perf_counter() - began
+            parts.append(chunk)
+    return first, b"".join(parts), response.headers
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -1,7 +1,7 @@
 """sharelog beside Datasette, serving the same SQLite file, in one run.
 
     python -m bench.datasette [--sessions 150000] [--window 70000] [--repeat 3]
-                              [--page 1000] [--datasette PATH]
+                              [--page 1000] [--datasette PATH] [--backend sqlite|both]
 
 Datasette is what people reach for to serve a SQLite file as JSON or CSV. One
 file is filled by the project's generator (``bench.usage_data``); a real
@@ -16,9 +16,11 @@ and one client asks both, alternately, for the newest ``--window`` sessions:
             against Datasette's table pages of that size, followed by ``Link``.
 
 Each figure is the best of ``--repeat``: the time for the whole body and the
-time to its first byte. Then each server's peak RSS (VmHWM). Before anything
-is timed, the answers are compared: the same sessions, the same rows (a
-mismatch stops the run). The queries are in ``bench/datasette_sql.py``.
+time to its first byte. Then each server's peak RSS (VmHWM). The first answers
+of both are compared: the same sessions, the same rows (a mismatch stops the
+run). With ``--backend both`` (the default), sharelog then serves the same
+sessions from PostgreSQL, its answers checked against Datasette's too. The
+queries are in ``bench/datasette_sql.py``.
 """
 
 from __future__ import annotations
@@ -28,13 +30,8 @@ import csv
 import io
 import itertools
 import os
-import shutil
-import sqlite3
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +39,15 @@ from typing import Any
 import httpx
 import orjson
 
-from bench._common import free_port, fresh_database, make_keys, peak_rss_mb, running_server
+from bench._common import (
+    fetch,
+    fresh_database,
+    make_keys,
+    peak_rss_mb,
+    postgres_available,
+    running_server,
+)
+from bench.datasette_peer import Datasette, checkpoint, datasette_executable, datasette_server
 from bench.datasette_sql import document_sql, flat_sql, page_params
 from bench.usage_data import DAY_US, YEAR_END_US, load
 from sharelog.store.database import Database
@@ -56,22 +61,6 @@ class Fetched:
     seconds: float
     first_byte: float
     bodies: list[bytes]
-
-
-def fetch(http: httpx.Client, url: str, params: Any) -> tuple[float, bytes, httpx.Headers]:
-    """(seconds to the body's first byte, the body, the headers), the body read whole."""
-    began = time.perf_counter()
-    first = 0.0
-    parts = []
-    with http.stream("GET", url, params=params) as response:
-        if response.status_code != 200:
-            response.read()
-            raise SystemExit(f"GET {response.url}: {response.status_code} {response.text[:500]}")
-        for chunk in response.iter_raw():
-            if not first:
-                first = time.perf_counter() - began
-            parts.append(chunk)
-    return first, b"".join(parts), response.headers
 
 
 def timed(run: Callable[[], list[tuple[float, bytes]]]) -> Fetched:
@@ -120,38 +109,6 @@ class Sharelog:
         }
 
 
-class Datasette:
-    name = "Datasette"
-
-    def __init__(self, http: httpx.Client, database: str, sql: dict[str, str], page: list[Any]):
-        self.http, self.database, self.sql, self.first_page = http, database, sql, page
-
-    def one(self, suffix: str, params: list[tuple[str, str]]) -> list[tuple[float, bytes]]:
-        first, body, _ = fetch(self.http, f"/{self.database}{suffix}", params)
-        return [(first, body)]
-
-    def paging(self) -> list[tuple[float, bytes]]:
-        answers = []
-        url: str | None = f"/{self.database}/sessions.json"
-        params: Any = self.first_page
-        while url is not None:
-            first, body, headers = fetch(self.http, url, params)
-            answers.append((first, body))
-            link = headers.get("link")
-            url, params = (link[1 : link.index(">")], None) if link else (None, None)
-        return answers
-
-    def kinds(self) -> dict[str, Callable[[], list[tuple[float, bytes]]]]:
-        doc = [("sql", self.sql["document"]), ("_shape", "arrayfirst"), ("_json", "session")]
-        flat = self.sql["flat"]
-        return {
-            "document": lambda: self.one(".json", doc),
-            "csv": lambda: self.one(".csv", [("sql", flat), ("_stream", "on")]),
-            "ndjson": lambda: self.one(".json", [("sql", flat), ("_shape", "array")]),
-            "paging": self.paging,
-        }
-
-
 def check(kind: str, ours: list[bytes], theirs: list[bytes], window: int) -> None:
     """The same sessions (or rows) from both, or the run stops here."""
     if kind == "document":
@@ -173,55 +130,6 @@ def check(kind: str, ours: list[bytes], theirs: list[bytes], window: int) -> Non
         )
 
 
-def datasette_executable(given: str | None) -> str:
-    found = given or shutil.which("datasette", path=str(Path(sys.executable).parent))
-    found = found or shutil.which("datasette")
-    if not found:
-        raise SystemExit("no datasette: `make bench` installs it (pip install -e '.[bench]')")
-    return found
-
-
-@contextmanager
-def datasette_server(
-    executable: str, path: Path, max_rows: int
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``datasette serve`` of the file, immutable, with room for the whole window."""
-    port = free_port()
-    settings = {
-        "sql_time_limit_ms": "600000",
-        "max_returned_rows": str(max_rows),
-        "allow_csv_stream": "on",
-        "max_csv_mb": "0",
-    }
-    command = [executable, "serve", "-i", str(path), "-h", "127.0.0.1", "-p", str(port)]
-    for name, value in settings.items():
-        command += ["--setting", name, value]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/-/versions.json", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("datasette did not start")
-            time.sleep(0.2)
-        yield base, process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def checkpoint(path: Path) -> None:
-    """Everything into the main file: an immutable reader never looks at the WAL."""
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-
-
 def unix_seconds(us: int) -> str:
     return f"{us // 1_000_000}.{us % 1_000_000:06d}"
 
@@ -229,17 +137,8 @@ def unix_seconds(us: int) -> str:
 def run(args: argparse.Namespace) -> None:
     with fresh_database("sqlite") as url:
         path = Path(url.removeprefix("sqlite:///"))
-        account_id, read_key, _ = make_keys(url)
-        db = Database(url)
-        started = time.perf_counter()
-        load(db, account_id, args.sessions, args.sessions)
-        db.dispose()
-        step = 365 * DAY_US // args.sessions
-        from_us, to_us = YEAR_END_US - args.window * step, YEAR_END_US
-        print(
-            f"{args.sessions:,} sessions loaded in {time.perf_counter() - started:.0f} s "
-            f"({path.stat().st_size / 1e6:,.0f} MB); the window holds the newest {args.window:,}"
-        )
+        account_id, read_key, (from_us, to_us) = filled(url, args)
+        print(f"  the SQLite file: {path.stat().st_size / 1e6:,.0f} MB")
         sql = {
             "document": document_sql(account_id, from_us, to_us),
             "flat": flat_sql(account_id, from_us, to_us),
@@ -262,15 +161,35 @@ def run(args: argparse.Namespace) -> None:
                     Sharelog(ours_http, from_us, to_us, args.page),
                     Datasette(their_http, path.stem, sql, page),
                 )
-                best = measure(sides, args.repeat, args.window, args.only)
+                best, reference = measure(sides, args.repeat, args.window, args.only)
                 rss = (peak_rss_mb(ours_process.pid), peak_rss_mb(their_process.pid))
-    report(best, rss, args.window)
+    on_postgresql = None
+    if args.backend == "both":
+        on_postgresql = postgresql_figures(args, reference)
+    report(best, rss, args.window, on_postgresql)
+
+
+def filled(url: str, args: argparse.Namespace) -> tuple[int, str, tuple[int, int]]:
+    """(account id, read key, the window) of a database filled by the generator."""
+    account_id, read_key, _ = make_keys(url)
+    db = Database(url)
+    started = time.perf_counter()
+    load(db, account_id, args.sessions, args.sessions)
+    print(
+        f"{db.backend}: {args.sessions:,} sessions loaded in {time.perf_counter() - started:.0f} s;"
+        f" the window holds the newest {args.window:,}"
+    )
+    db.dispose()
+    step = 365 * DAY_US // args.sessions
+    return account_id, read_key, (YEAR_END_US - args.window * step, YEAR_END_US)
 
 
 def measure(
     sides: tuple[Sharelog, Datasette], repeat: int, window: int, only: list[str] | None
-) -> dict[str, tuple[Fetched, Fetched]]:
+) -> tuple[dict[str, tuple[Fetched, Fetched]], dict[str, list[bytes]]]:
+    """The best of each side for each kind, and Datasette's first answers."""
     best: dict[str, tuple[Fetched, Fetched]] = {}
+    reference: dict[str, list[bytes]] = {}
     ours, theirs = (side.kinds() for side in sides)
     for kind in only or list(ours):
         runs: tuple[list[Fetched], list[Fetched]] = ([], [])
@@ -279,36 +198,78 @@ def measure(
             runs[1].append(timed(theirs[kind]))
             if len(runs[0]) == 1:
                 check(kind, runs[0][0].bodies, runs[1][0].bodies, window)
+                reference[kind] = runs[1][0].bodies
             for fetched in (runs[0][-1], runs[1][-1]):
                 fetched.bodies = []
-        a, b = (Fetched(min(f.seconds for f in r), min(f.first_byte for f in r), []) for r in runs)
+        a, b = (fastest(r) for r in runs)
         best[kind] = (a, b)
         print(f"  {kind:<9} sharelog {a.seconds:6.2f} s   Datasette {b.seconds:6.2f} s", flush=True)
-    return best
+    return best, reference
 
 
-def report(best: dict[str, tuple[Fetched, Fetched]], rss: tuple[float, float], window: int) -> None:
+def fastest(runs: list[Fetched]) -> Fetched:
+    return Fetched(min(f.seconds for f in runs), min(f.first_byte for f in runs), [])
+
+
+def postgresql_figures(
+    args: argparse.Namespace, reference: dict[str, list[bytes]]
+) -> tuple[dict[str, Fetched], float] | None:
+    """sharelog on PostgreSQL with the same sessions, each answer checked against
+    Datasette's (on the SQLite file); and the server's peak RSS."""
+    if not postgres_available():
+        print("postgresql: skipped, no server answers")
+        return None
+    with fresh_database("postgresql") as url:
+        _, read_key, (from_us, to_us) = filled(url, args)
+        headers = {"Authorization": f"Basic {read_key}"}
+        with (
+            running_server(url) as (base, process),
+            httpx.Client(base_url=base, headers=headers, timeout=600) as http,
+        ):
+            kinds = Sharelog(http, from_us, to_us, args.page).kinds()
+            best = {}
+            for kind, bodies in reference.items():
+                runs = [timed(kinds[kind]) for _ in range(args.repeat)]
+                check(kind, runs[0].bodies, bodies, args.window)
+                best[kind] = fastest(runs)
+                print(f"  {kind:<9} sharelog on PostgreSQL {best[kind].seconds:6.2f} s", flush=True)
+            return best, peak_rss_mb(process.pid)
+
+
+def report(
+    best: dict[str, tuple[Fetched, Fetched]],
+    rss: tuple[float, float],
+    window: int,
+    on_postgresql: tuple[dict[str, Fetched], float] | None,
+) -> None:
     print(f"\n{window:,} sessions, best of each; ratio = sharelog's rate / Datasette's")
-    print(f"  {'':<9} {'sharelog':>16} {'Datasette':>16} {'ratio':>7} {'target':>8}")
+    print(f"  {'':<9} {'sharelog':>16} {'Datasette':>16} {'ratio':>7} {'target':>14}", end="")
+    print("   sharelog on PostgreSQL" if on_postgresql else "")
     for kind, (a, b) in best.items():
         ratio = b.seconds / a.seconds
         target = TARGETS[kind]
         verdict = (
             "" if target is None else f">= {target:.1f}x {'met' if ratio >= target else 'MISSED'}"
         )
-        print(
+        line = (
             f"  {kind:<9} {window / a.seconds:>9,.0f} rows/s {window / b.seconds:>9,.0f} rows/s "
-            f"{ratio:6.2f}x  {verdict}"
+            f"{ratio:6.2f}x  {verdict:<14}"
         )
+        if on_postgresql:
+            pg = on_postgresql[0][kind]
+            line += f" {window / pg.seconds:>9,.0f} rows/s {b.seconds / pg.seconds:6.2f}x"
+        print(line.rstrip())
     print("  time to first byte (best):")
     for kind, (a, b) in best.items():
         verdict = "met" if a.first_byte < b.first_byte else "MISSED"
-        print(
-            f"    {kind:<9} {a.first_byte * 1000:>9,.1f} ms     {b.first_byte * 1000:>9,.1f} ms"
-            f"          below: {verdict}"
-        )
+        line = f"    {kind:<9} {a.first_byte * 1000:>9,.1f} ms     {b.first_byte * 1000:>9,.1f} ms"
+        line += f"          below: {verdict:<6}"
+        if on_postgresql:
+            line += f"   {on_postgresql[0][kind].first_byte * 1000:>9,.1f} ms"
+        print(line.rstrip())
     verdict = "met" if rss[0] < rss[1] else "MISSED"
-    print(f"  peak RSS   {rss[0]:>9,.0f} MB     {rss[1]:>9,.0f} MB          below: {verdict}")
+    line = f"  peak RSS   {rss[0]:>9,.0f} MB     {rss[1]:>9,.0f} MB          below: {verdict:<6}"
+    print((line + (f"   {on_postgresql[1]:>9,.0f} MB" if on_postgresql else "")).rstrip())
 
 
 def main() -> None:
@@ -321,6 +282,12 @@ def main() -> None:
     parser.add_argument("--page", type=int, default=1000, help="page size for paging")
     parser.add_argument("--only", nargs="*", choices=sorted(TARGETS), help="just these kinds")
     parser.add_argument("--datasette", help="the datasette executable (default: beside python)")
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "both"),
+        default="both",
+        help="both: sharelog on PostgreSQL too (same sessions; Datasette serves SQLite only)",
+    )
     args = parser.parse_args()
     if not 0 < args.window <= args.sessions:
         parser.error("--window must be between 1 and --sessions")
