@@ -143,7 +143,7 @@ def test_the_page_lists_the_webhooks_and_their_deliveries(
 
     # The first endpoint's log is shown at once; a click shows another's.
     first = listed[0]["id"]
-    assert page.locator(f"tr[data-endpoint='{first}']").get_attribute("aria-selected") == "true"
+    assert page.locator(f"tr[data-endpoint='{first}']").get_attribute("aria-current") == "true"
     assert_deliveries_match_the_api(watched, site, first)
     for endpoint in (gone, ok):
         page.locator(f"#webhooks-table tr[data-endpoint='{endpoint}']").click()
@@ -213,6 +213,10 @@ def test_a_key_made_in_the_page_works_until_it_is_revoked_there(
     assert site.call("GET", "/ss/api/keys", key=key).status_code == 403  # write, not admin
     row = page.locator(f"#keys-table tr[data-prefix='{prefix}']")
     assert cells(row)[1] == "write" and row.get_attribute("data-revoked") == "false"
+    watched.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.url)
+    page.get_by_role("button", name="Copy", exact=True).click()
+    page.locator("#copy-state:not(:empty)").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == key
     # The key itself is shown once, then forgotten; it was never in a URL.
     page.get_by_test_id("dismiss-key").click()
     assert box.is_hidden() and page.get_by_test_id("new-key").inner_text() == ""
@@ -274,5 +278,11 @@ def test_a_read_key_is_told_that_an_admin_key_is_needed(watched: Watched, site: 
     page.get_by_test_id("usage-tab").click()
     page.locator("#dashboard:not([hidden])").wait_for()
     assert denied.is_hidden()
+    page.get_by_test_id("admin-tab").click()
+    denied.wait_for()
+    watched.settle()
+    page.get_by_role("button", name="Sign in with another key").click()
+    assert page.locator("#signin").is_visible() and denied.is_hidden()
+    assert page.evaluate("sessionStorage.getItem('sharelog.key')") is None
     # Chromium logs each refused request; nothing else may go wrong.
     assert [e for e in watched.errors if "status of 403" not in e] == []

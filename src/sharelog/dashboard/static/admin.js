@@ -14,6 +14,12 @@ class Stale extends Error {}
 const when = (iso) => (iso ? dateTime(iso) : null);
 const badge = (text, kind = text) => el("span", { class: `badge ${kind}` }, text);
 
+/** `action()` with `button` disabled until it has finished, so that a double click acts once. */
+async function once(button, action) {
+  button.disabled = true;
+  try { return await action(); } finally { button.disabled = false; }
+}
+
 /**
  * The view's behaviour. `track(promise)` counts a user action as loading (the page's
  * busy counter); `signOut(message)` returns to the sign-in form.
@@ -76,7 +82,7 @@ export function createAdmin({ track, signOut }) {
   async function choose(id) {
     view.endpoint = id;
     for (const row of $("webhooks-table").tBodies[0].rows) {
-      row.setAttribute("aria-selected", String(row.dataset.endpoint === id));
+      if (row.dataset.endpoint === id) row.setAttribute("aria-current", "true"); else row.removeAttribute("aria-current");
     }
     $("deliveries").hidden = id === null;
     if (id === null) return;
@@ -135,17 +141,17 @@ export function createAdmin({ track, signOut }) {
     const original = [...cell.childNodes];
     cell.replaceChildren(el("span", { class: "confirm" }, question), " ", yes, " ", no);
     no.addEventListener("click", () => cell.replaceChildren(...original));
-    yes.addEventListener("click", () => run(async () => {
-      yes.disabled = true;
+    yes.addEventListener("click", () => run(() => once(yes, async () => {
       await api(`/ss/api/keys/${encodeURIComponent(prefix)}`, {}, { method: "DELETE" });
       if (mine) { signOut(`You revoked the key ${prefix}…; sign in with another key.`); return; }
       await Promise.all([loadKeys(), loadAudit()]);
-    }));
+    })));
     yes.focus();
   }
 
   async function createKey() {
-    const created = await api("/ss/api/keys", {}, { method: "POST", body: { scope: $("new-key-scope").value } });
+    // One request per click: a double click would make two keys and show only the second.
+    const created = await once($("create-key-button"), () => api("/ss/api/keys", {}, { method: "POST", body: { scope: $("new-key-scope").value } }));
     $("new-key-value").textContent = created.key;
     $("copy-state").textContent = "";
     $("new-key").dataset.prefix = created.prefix;
@@ -183,7 +189,7 @@ export function createAdmin({ track, signOut }) {
   $("admin-switch-key").addEventListener("click", () => signOut());
   $("deliveries-status").addEventListener("change", () => run(() => loadDeliveries(false)));
   $("deliveries-more").addEventListener("click", () => run(() => loadDeliveries(true)));
-  $("send-test").addEventListener("click", () => run(sendTest));
+  $("send-test").addEventListener("click", () => run(() => once($("send-test"), sendTest)));
   $("create-key").addEventListener("submit", (event) => { event.preventDefault(); run(createKey); });
   $("copy-key").addEventListener("click", () => run(copyKey));
   $("dismiss-key").addEventListener("click", forgetNewKey);
