@@ -27,7 +27,8 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from sharelog.domain import EventIn, EventResult
 from sharelog.limits import MAX_SHARES, MAX_VIEWERS
 from sharelog.store import segments
-from sharelog.store.bulk import bulk_insert, one_of
+from sharelog.store.bulk import bulk_insert, one_of, pairs_of
+from sharelog.store.peaks import stored_peaks
 from sharelog.store.positions import session_change, take_positions
 from sharelog.store.schema import EVENT_SHARE_SEQ, sessions, shares, viewers
 from sharelog.store.sessions import record_agents
@@ -46,6 +47,7 @@ _VIEWER_FIELDS = (
     "ip",
     *segments.VIEWER_FIELDS,
 )
+_VIEWER_TYPES = ("viewer.joined", "viewer.left")
 _NO_VIEWER = {**dict.fromkeys(_VIEWER_FIELDS), **segments.NEW_VIEWER}
 
 
@@ -97,8 +99,10 @@ def _claim_sqlite(
 
 
 def _load(
-    conn: Connection, account_id: int, session_ids: list[str]
+    conn: Connection, account_id: int, session_ids: list[str], viewer_keys: list[tuple[str, str]]
 ) -> tuple[dict[str, Any], dict[tuple[str, str], Any]]:
+    """The stored sessions among these, and the stored viewers among those named:
+    never the other viewers of a session, however many it has."""
     found_sessions: dict[str, dict[str, Any]] = {}
     found_viewers: dict[tuple[str, str], dict[str, Any]] = {}
     if session_ids:
@@ -110,13 +114,14 @@ def _load(
             found_sessions[row.id] = dict(row._mapping)
     # A viewer row is only ever written beside its session's row, so a new
     # session has none to look for.
-    if found_sessions:
+    wanted = [k for k in viewer_keys if k[0] in found_sessions]
+    if wanted:
         for row in conn.execute(
             select(
                 viewers.c.session_id, viewers.c.id, *(viewers.c[f] for f in _VIEWER_FIELDS)
             ).where(
                 viewers.c.account_id == account_id,
-                one_of(conn, viewers.c.session_id, list(found_sessions)),
+                pairs_of(conn, viewers.c.session_id, viewers.c.id, wanted),
             )
         ):
             found_viewers[(row.session_id, row.id)] = dict(row._mapping)
@@ -136,7 +141,12 @@ def apply_events(
         return EventResult(received=len(events), accepted=0, duplicates=len(events))
 
     session_ids = list(dict.fromkeys(e.session_id for e in accepted))
-    old_sessions, old_viewers = _load(conn, account_id, session_ids)
+    viewer_keys = list(
+        dict.fromkeys(
+            (e.session_id, e.viewer_id or "") for e in accepted if e.type in _VIEWER_TYPES
+        )
+    )
+    old_sessions, old_viewers = _load(conn, account_id, session_ids, viewer_keys)
     state = {
         sid: dict(
             old_sessions.get(sid)
@@ -154,9 +164,7 @@ def apply_events(
     # A session holds at most MAX_SHARES shares and MAX_VIEWERS viewers, as an
     # import does: events past them are counted (over_limit), not applied.
     share_counts = _share_counts(conn, account_id, accepted, old_sessions)
-    viewer_counts: dict[str, int] = {}
-    for sid, _ in viewer_state:
-        viewer_counts[sid] = viewer_counts.get(sid, 0) + 1
+    viewer_counts = _viewer_counts(conn, account_id, viewer_keys, old_sessions, old_viewers)
     over_limit = 0
 
     for e in accepted:
@@ -210,13 +218,17 @@ def apply_events(
         v = viewer_state[key]
         leave, join = v["last_leave_us"], v["last_join_us"]
         v["left_us"] = leave if leave is not None and (join is None or leave >= join) else None
-    marks.apply(state, old_sessions, viewer_state)
+    stale = marks.apply(state, old_sessions, viewer_state)
 
+    # The viewers first: the stale stored sessions' peaks are read from them.
+    _write_viewers(conn, account_id, [viewer_state[k] for k in touched_viewers], old_viewers)
+    peaks = stored_peaks(conn, account_id, {sid: state[sid]["end_us"] for sid in sorted(stale)})
+    for sid, peak in peaks.items():
+        state[sid]["peak"] = peak
     first = take_positions(conn, account_id, len(session_ids))
     seqs = {sid: first + i for i, sid in enumerate(session_ids)}
     _write_sessions(conn, account_id, state, old_sessions, now_us, seqs)
     bulk_insert(conn, shares, new_shares)
-    _write_viewers(conn, account_id, [viewer_state[k] for k in touched_viewers], old_viewers)
     record_agents(conn, account_id, (a for a in agents if a), now_us)
     changes = []
     for i, sid in enumerate(session_ids):
@@ -253,6 +265,29 @@ def _share_counts(
             select(shares.c.session_id, func.count())
             .where(shares.c.account_id == account_id, one_of(conn, shares.c.session_id, ids))
             .group_by(shares.c.session_id)
+        ).all()
+    }
+
+
+def _viewer_counts(
+    conn: Connection,
+    account_id: int,
+    viewer_keys: list[tuple[str, str]],
+    old_sessions: dict[str, Any],
+    old_viewers: dict[tuple[str, str], Any],
+) -> dict[str, int]:
+    """How many viewers the stored sessions that this batch may add viewers to hold."""
+    ids = list(
+        {sid for sid, vid in viewer_keys if sid in old_sessions and (sid, vid) not in old_viewers}
+    )
+    if not ids:
+        return {}
+    return {
+        sid: int(n)
+        for sid, n in conn.execute(
+            select(viewers.c.session_id, func.count())
+            .where(viewers.c.account_id == account_id, one_of(conn, viewers.c.session_id, ids))
+            .group_by(viewers.c.session_id)
         ).all()
     }
 
