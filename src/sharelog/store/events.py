@@ -31,7 +31,6 @@ from sharelog.store.bulk import bulk_insert, one_of, pairs_of
 from sharelog.store.peaks import stored_peaks
 from sharelog.store.positions import session_change, take_positions
 from sharelog.store.schema import EVENT_SHARE_SEQ, sessions, shares, viewers
-from sharelog.store.sessions import record_agents
 
 _SESSION_FIELDS = ("agent", "start_us", "start_key", "end_us", *segments.SESSION_FIELDS)
 _VIEWER_FIELDS = (
@@ -159,7 +158,6 @@ def apply_events(
     viewer_state = {k: dict(v) for k, v in old_viewers.items()}
     touched_viewers: set[tuple[str, str]] = set()
     new_shares: list[dict[str, Any]] = []
-    agents: set[str] = set()
     marks = segments.NewMarks()
     # A session holds at most MAX_SHARES shares and MAX_VIEWERS viewers, as an
     # import does: events past them are counted (over_limit), not applied.
@@ -172,7 +170,6 @@ def apply_events(
         if e.type == "session.started":
             if _earlier(e.at_us, e.id, s["start_us"], s["start_key"]):
                 s.update(start_us=e.at_us, start_key=e.id, agent=e.agent)
-                agents.add(e.agent or "")
             # The name last received, in order of arrival (the contract's rule).
             if e.agent_name is not None:
                 s["agent_name"] = e.agent_name
@@ -229,7 +226,6 @@ def apply_events(
     seqs = {sid: first + i for i, sid in enumerate(session_ids)}
     _write_sessions(conn, account_id, state, old_sessions, now_us, seqs)
     bulk_insert(conn, shares, new_shares)
-    record_agents(conn, account_id, (a for a in agents if a), now_us)
     changes = []
     for i, sid in enumerate(session_ids):
         old, new = old_sessions.get(sid), state[sid]
