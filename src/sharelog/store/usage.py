@@ -19,7 +19,7 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, and_, case, func, 
 from sharelog.domain import UsageQuery
 from sharelog.store.bulk import one_of
 from sharelog.store.schema import sessions, shares, viewers
-from sharelog.store.segments import Segment, decode_segments, watched_seconds, webcam_seconds
+from sharelog.store.segments import webcam_seconds
 from sharelog.timestamps import US_PER_SECOND, format_timestamp, whole_seconds
 
 SESSION_CHUNK = 1000
@@ -286,89 +286,3 @@ def _locations_of(
     for groups in by_session.values():
         groups.sort(key=location_sort_key)
     return by_session
-
-
-def get_session(
-    conn: Connection, account_id: int, session_id: str, now_us: int
-) -> dict[str, Any] | None:
-    """One started session with ``viewers.list``, or None."""
-    return session_details(conn, account_id, [session_id], now_us).get(session_id)
-
-
-def session_details(
-    conn: Connection,
-    account_id: int,
-    ids: Sequence[str],
-    now_us: int,
-    fmt: Callable[[int], str] = format_timestamp,
-) -> dict[str, dict[str, Any]]:
-    """These sessions (those started) as ``GET /ss/api/sessions/{id}`` shows them, by id.
-
-    ``fmt`` writes the instants: whole seconds, or microseconds for the change feed.
-    """
-    if not ids:
-        return {}
-    rows = conn.execute(
-        select(*SESSION_COLUMNS).where(
-            sessions.c.account_id == account_id,
-            one_of(conn, sessions.c.id, ids),
-            sessions.c.start_us.is_not(None),
-        )
-    ).all()
-    details = {s["id"]: s for s in build_sessions(conn, account_id, rows, now_us, fmt=fmt)}
-    runs_to = {row.id: now_us if row.end_us is None else row.end_us for row in rows}
-    for session in details.values():
-        session["viewers"]["list"] = []
-    if not rows:
-        return details
-    viewer_rows = conn.execute(
-        select(
-            viewers.c.session_id,
-            viewers.c.id,
-            viewers.c.joined_us,
-            viewers.c.left_us,
-            viewers.c.country,
-            viewers.c.region,
-            viewers.c.city,
-            viewers.c.segments,
-            viewers.c.browser,
-            viewers.c.os,
-            viewers.c.device,
-        )
-        .where(
-            viewers.c.account_id == account_id,
-            one_of(conn, viewers.c.session_id, list(details)),
-            viewers.c.joined_us.is_not(None),
-        )
-        .order_by(viewers.c.session_id, viewers.c.joined_us, viewers.c.id)
-    ).all()
-    for v in viewer_rows:
-        ends = runs_to[v.session_id]
-        details[v.session_id]["viewers"]["list"].append(
-            {
-                "id": v.id,
-                "joined": fmt(v.joined_us),
-                "left": None if v.left_us is None else fmt(v.left_us),
-                "seconds": whole_seconds(v.joined_us, ends if v.left_us is None else v.left_us),
-                "country": v.country,
-                "region": v.region,
-                "city": v.city,
-                **_segments_entry(decode_segments(v.segments), ends, fmt),
-                "browser": v.browser,
-                "os": v.os,
-                "device": v.device,
-            }
-        )
-    return details
-
-
-def _segments_entry(
-    segments: list[Segment], runs_to_us: int, fmt: Callable[[int], str]
-) -> dict[str, Any]:
-    return {
-        "segments": [
-            {"joined": fmt(joined), "left": None if left is None else fmt(left)}
-            for joined, left in segments
-        ],
-        "watched_seconds": watched_seconds(segments, runs_to_us),
-    }
