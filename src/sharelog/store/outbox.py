@@ -61,15 +61,14 @@ class Outcome:
 
 
 def insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Rows with ``account_id, endpoint_id, id, type, seq, created_us, body``: all pending, due now."""
-    bulk_insert(
-        conn,
-        webhook_messages,
-        [
-            {**row, "status": PENDING, "attempts": 0, "next_attempt_us": row["created_us"]}
-            for row in rows
-        ],
-    )
+    """Rows with ``account_id, endpoint_id, id, type, seq, created_us, body``: all pending,
+    due now. The rows are completed in place (a copy of each cost a tenth of an
+    endpoint's share of an events request)."""
+    for row in rows:
+        row["status"] = PENDING
+        row["attempts"] = 0
+        row["next_attempt_us"] = row["created_us"]
+    bulk_insert(conn, webhook_messages, rows)
 
 
 def session_objects(
