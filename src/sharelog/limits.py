@@ -27,5 +27,6 @@ MAX_WEBCAM_SECONDS = 10**12  # far above any session, well inside a BIGINT
 MAX_USAGE_LIMIT = 10_000
 DEFAULT_CHANGES_LIMIT = 100
 MAX_CHANGES_LIMIT = 1000
+MAX_VIEWERS_LIMIT = 1000  # a page of a session's viewers.list (viewers_limit)
 MAX_WAIT_SECONDS = 30
 MAX_RETENTION_DAYS = 36_500

@@ -49,7 +49,9 @@ class Remover:
         return bool(changes)
 
     def erase_agent(self, account_id: int, email: str, actor: str) -> int:
-        """Delete every session the agent presented, and the agent; how many sessions went."""
+        """Delete every session the agent presented; how many went. The sessions are all
+        the database knows of an agent (its email and name live on them), so
+        nothing of it is left but the audit entry that names the erasure."""
         deleted = 0
         while True:
             with self.db.writing(account_id) as conn:
@@ -59,7 +61,6 @@ class Remover:
                 deleted += len(changes)
                 done = len(changes) < deletion_store.DELETE_BATCH
                 if done:
-                    deletion_store.forget_agent(conn, account_id, email)
                     audit.record(conn, account_id, actor, "agent.erased", email, moment)
             _wake(queued)
             if done:

@@ -6,12 +6,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from sharelog.domain import Scope
 from sharelog.removal import Remover
 from sharelog.store import accounts as account_store
 from sharelog.store import audit
 from sharelog.store.database import Database
+from sharelog.store.schema import metadata
 from sharelog.timestamps import now_us, parse_timestamp
 from tests.conftest import Api, session_body
 
@@ -120,6 +122,31 @@ def test_erasure_deletes_the_agents_sessions_only(
     assert again.status_code == 200 and again.json() == {"deleted": 0}
     prefix = admin["Authorization"][len("Basic ") :][:12]
     assert audit_log(db, api.tenant.account_id)[-1] == (prefix, "agent.erased", "alice@example.com")
+
+
+def test_after_erasure_only_the_audit_log_names_the_agent(
+    api: Api, admin: dict[str, str], db: Database
+) -> None:
+    """Imports and events both name the agent; erasure leaves no row that does
+    but the audit entry (no list of agents is kept apart from the sessions)."""
+    api.import_sessions(session_body("a1", agent="alice@example.com", agent_name="Alice A."))
+    started = {
+        "id": "e1",
+        "type": "session.started",
+        "session": "a2",
+        "at": "2026-11-03T10:00:00Z",
+        "agent": "alice@example.com",
+        "agent_name": "Alice A.",
+    }
+    assert api.post("/ss/api/events", json={"events": [started]}).status_code == 200
+    assert call(api, "DELETE", "/ss/api/agents/alice@example.com", admin).json() == {"deleted": 2}
+    naming = []
+    with db.reading() as conn:
+        for table in metadata.sorted_tables:
+            for row in conn.execute(select(table)):
+                if any("alice" in str(value).lower() for value in row):
+                    naming.append(table.name)
+    assert naming == ["audit_log"]
 
 
 def test_erasure_of_a_bad_email_is_a_400(api: Api, admin: dict[str, str]) -> None:

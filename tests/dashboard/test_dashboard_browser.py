@@ -2,66 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
-import orjson
 import pytest
 
 from sharelog.cli.demo import fill_demo
 from sharelog.store.database import Database
+from tests.dashboard.browsing import ARTIFACTS, ZONE, Site, Watched, sign_in
 from tests.servers import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ZONE = "Europe/Berlin"  # the browser's zone: days are cut there, not in UTC
 FIRST_LOAD_LIMIT = 300_000
-
-
-@dataclass
-class Site:
-    url: str
-    key: str
-
-    def get(self, path: str, **params: Any) -> Any:
-        response = httpx.get(
-            f"{self.url}{path}", params=params, headers={"Authorization": f"Basic {self.key}"}
-        )
-        response.raise_for_status()
-        if params.get("format") == "ndjson":
-            return [orjson.loads(line) for line in response.text.splitlines()]
-        return response.json()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("CI=true but Chromium is missing (make browser installs it)", pytrace=False)
-        pytest.skip("no Chromium at /usr/bin/chromium: `make browser` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -74,59 +30,6 @@ def site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Ite
     server = ServerProcess(f"sqlite:///{path}")
     yield Site(server.url, key)
     server.stop()
-
-
-class Watched:
-    """A page whose requests, console errors and response sizes are all recorded."""
-
-    def __init__(self, browser: Any, site: Site) -> None:
-        self.context = browser.new_context(
-            viewport={"width": 1360, "height": 1000}, timezone_id=ZONE, locale="en-GB"
-        )
-        self.page = self.context.new_page()
-        self.requests: list[str] = []
-        self.errors: list[str] = []
-        self.bytes = 0
-        self.page.on("request", lambda request: self.requests.append(request.url))
-        self.page.on(
-            "console",
-            lambda message: self.errors.append(message.text) if message.type == "error" else None,
-        )
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.page.on("requestfinished", self._count)
-        self.site = site
-
-    def _count(self, request: Any) -> None:
-        sizes = request.sizes()
-        self.bytes += sizes["responseBodySize"] + sizes["responseHeadersSize"]
-
-    def settle(self) -> None:
-        """Wait until every action the page started has finished loading."""
-        self.page.locator("body[data-busy='0']").wait_for(state="attached")
-
-    def value(self, testid: str) -> int:
-        return int(self.page.get_by_test_id(testid).get_attribute("data-value"))
-
-    def window(self) -> dict[str, str]:
-        label = self.page.locator("#window")
-        return {"from": label.get_attribute("data-from"), "to": label.get_attribute("data-to")}
-
-    def close(self) -> None:
-        self.context.close()
-
-
-@pytest.fixture
-def watched(browser: Any, site: Site) -> Iterator[Watched]:
-    page = Watched(browser, site)
-    yield page
-    page.close()
-
-
-def sign_in(watched: Watched) -> None:
-    watched.page.get_by_test_id("api-key").fill(watched.site.key)
-    watched.page.get_by_test_id("sign-in").click()
-    watched.page.locator("#window[data-from]").wait_for()
-    watched.settle()
 
 
 def assert_figures_match_the_api(watched: Watched, agent: str | None = None) -> dict[str, Any]:

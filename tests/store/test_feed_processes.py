@@ -20,8 +20,8 @@ from sharelog.ingest import Ingestor
 from sharelog.removal import Remover
 from sharelog.store.changes import read_changes
 from sharelog.store.database import Database
+from sharelog.store.details import session_details
 from sharelog.store.schema import sessions
-from sharelog.store.usage import session_details
 from sharelog.timestamps import format_timestamp_us
 from tests.conftest import make_tenant
 

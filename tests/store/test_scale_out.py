@@ -86,7 +86,7 @@ def test_the_schema_stays_distributable_by_account(postgres_url: str) -> None:
             for unique in inspector.get_unique_constraints(table):
                 assert unique["column_names"][0] == "account_id", f"{table}: {unique['name']}"
             checked += 1
-        assert checked >= 8  # sessions, shares, viewers, event_ids, agents, ...
+        assert checked >= 8  # sessions, shares, viewers, event_ids, tombstones, ...
     finally:
         engine.dispose()
 

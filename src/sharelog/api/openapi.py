@@ -6,7 +6,7 @@ so that ``/openapi.json`` documents every field a client can rely on.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -137,7 +137,19 @@ class UsageNewDocument(BaseModel):
 
 
 class ViewersDetail(Viewers):
-    list: list[ViewerEntry]
+    # Annotated, not a default: a class attribute named list would hide the builtin.
+    list: Annotated[
+        list[ViewerEntry],
+        Field(
+            description="one entry per viewer, ordered by joined, then id; a page of them "
+            "with viewers_limit or viewers_cursor"
+        ),
+    ]
+    next_cursor: str | None = Field(
+        None,
+        description="present with viewers_limit or viewers_cursor only: the viewers_cursor "
+        "of the next page, null on the last page",
+    )
 
 
 class SessionDetail(Session):

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, exists, select
 
+from sharelog.store.details import session_details
 from sharelog.store.schema import accounts, sessions, tombstones
-from sharelog.store.usage import session_details
 from sharelog.timestamps import format_timestamp_us
 
 

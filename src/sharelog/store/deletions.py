@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from sharelog.domain import SessionChange
 from sharelog.store.positions import mark_deleted
-from sharelog.store.schema import accounts, agents, sessions, tombstones
+from sharelog.store.schema import accounts, sessions, tombstones
 from sharelog.store.sessions import delete_sessions
 
 # Sessions (with their shares and viewers) deleted in one transaction at most.
@@ -54,10 +54,6 @@ def delete_agent_batch(
         ).scalars()
     )
     return _delete_batch(conn, account_id, ids, now_us) if ids else ()
-
-
-def forget_agent(conn: Connection, account_id: int, email: str) -> None:
-    conn.execute(delete(agents).where(agents.c.account_id == account_id, agents.c.email == email))
 
 
 def retention_days(conn: Connection) -> dict[int, int]:

@@ -22,31 +22,19 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, func, select
 
 from sharelog.domain import EventIn, EventResult
 from sharelog.limits import MAX_SHARES, MAX_VIEWERS
 from sharelog.store import segments
-from sharelog.store.bulk import bulk_insert, one_of
+from sharelog.store.bulk import bulk_insert, one_of, pairs_of
+from sharelog.store.event_rows import SESSION_FIELDS, VIEWER_FIELDS, write_sessions, write_viewers
+from sharelog.store.peaks import stored_peaks
 from sharelog.store.positions import session_change, take_positions
 from sharelog.store.schema import EVENT_SHARE_SEQ, sessions, shares, viewers
-from sharelog.store.sessions import record_agents
 
-_SESSION_FIELDS = ("agent", "start_us", "start_key", "end_us", *segments.SESSION_FIELDS)
-_VIEWER_FIELDS = (
-    "joined_us",
-    "last_join_us",
-    "last_leave_us",
-    "left_us",
-    "country",
-    "region",
-    "city",
-    "loc_at_us",
-    "loc_key",
-    "ip",
-    *segments.VIEWER_FIELDS,
-)
-_NO_VIEWER = {**dict.fromkeys(_VIEWER_FIELDS), **segments.NEW_VIEWER}
+_VIEWER_TYPES = ("viewer.joined", "viewer.left")
+_NO_VIEWER = {**dict.fromkeys(VIEWER_FIELDS), **segments.NEW_VIEWER}
 
 
 def claim_event_ids(
@@ -97,26 +85,29 @@ def _claim_sqlite(
 
 
 def _load(
-    conn: Connection, account_id: int, session_ids: list[str]
+    conn: Connection, account_id: int, session_ids: list[str], viewer_keys: list[tuple[str, str]]
 ) -> tuple[dict[str, Any], dict[tuple[str, str], Any]]:
+    """The stored sessions among these, and the stored viewers among those named:
+    never the other viewers of a session, however many it has."""
     found_sessions: dict[str, dict[str, Any]] = {}
     found_viewers: dict[tuple[str, str], dict[str, Any]] = {}
     if session_ids:
         for row in conn.execute(
-            select(sessions.c.id, *(sessions.c[f] for f in _SESSION_FIELDS)).where(
+            select(sessions.c.id, *(sessions.c[f] for f in SESSION_FIELDS)).where(
                 sessions.c.account_id == account_id, one_of(conn, sessions.c.id, session_ids)
             )
         ):
             found_sessions[row.id] = dict(row._mapping)
     # A viewer row is only ever written beside its session's row, so a new
     # session has none to look for.
-    if found_sessions:
+    wanted = [k for k in viewer_keys if k[0] in found_sessions]
+    if wanted:
         for row in conn.execute(
             select(
-                viewers.c.session_id, viewers.c.id, *(viewers.c[f] for f in _VIEWER_FIELDS)
+                viewers.c.session_id, viewers.c.id, *(viewers.c[f] for f in VIEWER_FIELDS)
             ).where(
                 viewers.c.account_id == account_id,
-                one_of(conn, viewers.c.session_id, list(found_sessions)),
+                pairs_of(conn, viewers.c.session_id, viewers.c.id, wanted),
             )
         ):
             found_viewers[(row.session_id, row.id)] = dict(row._mapping)
@@ -136,11 +127,16 @@ def apply_events(
         return EventResult(received=len(events), accepted=0, duplicates=len(events))
 
     session_ids = list(dict.fromkeys(e.session_id for e in accepted))
-    old_sessions, old_viewers = _load(conn, account_id, session_ids)
+    viewer_keys = list(
+        dict.fromkeys(
+            (e.session_id, e.viewer_id or "") for e in accepted if e.type in _VIEWER_TYPES
+        )
+    )
+    old_sessions, old_viewers = _load(conn, account_id, session_ids, viewer_keys)
     state = {
         sid: dict(
             old_sessions.get(sid)
-            or {**dict.fromkeys(("id", *_SESSION_FIELDS)), **segments.NEW_SESSION}
+            or {**dict.fromkeys(("id", *SESSION_FIELDS)), **segments.NEW_SESSION}
         )
         for sid in session_ids
     }
@@ -149,14 +145,11 @@ def apply_events(
     viewer_state = {k: dict(v) for k, v in old_viewers.items()}
     touched_viewers: set[tuple[str, str]] = set()
     new_shares: list[dict[str, Any]] = []
-    agents: set[str] = set()
     marks = segments.NewMarks()
     # A session holds at most MAX_SHARES shares and MAX_VIEWERS viewers, as an
     # import does: events past them are counted (over_limit), not applied.
     share_counts = _share_counts(conn, account_id, accepted, old_sessions)
-    viewer_counts: dict[str, int] = {}
-    for sid, _ in viewer_state:
-        viewer_counts[sid] = viewer_counts.get(sid, 0) + 1
+    viewer_counts = _viewer_counts(conn, account_id, viewer_keys, old_sessions, old_viewers)
     over_limit = 0
 
     for e in accepted:
@@ -164,7 +157,6 @@ def apply_events(
         if e.type == "session.started":
             if _earlier(e.at_us, e.id, s["start_us"], s["start_key"]):
                 s.update(start_us=e.at_us, start_key=e.id, agent=e.agent)
-                agents.add(e.agent or "")
             # The name last received, in order of arrival (the contract's rule).
             if e.agent_name is not None:
                 s["agent_name"] = e.agent_name
@@ -210,14 +202,17 @@ def apply_events(
         v = viewer_state[key]
         leave, join = v["last_leave_us"], v["last_join_us"]
         v["left_us"] = leave if leave is not None and (join is None or leave >= join) else None
-    marks.apply(state, old_sessions, viewer_state)
+    stale = marks.apply(state, old_sessions, viewer_state)
 
+    # The viewers first: the stale stored sessions' peaks are read from them.
+    write_viewers(conn, account_id, [viewer_state[k] for k in touched_viewers], old_viewers)
+    peaks = stored_peaks(conn, account_id, {sid: state[sid]["end_us"] for sid in sorted(stale)})
+    for sid, peak in peaks.items():
+        state[sid]["peak"] = peak
     first = take_positions(conn, account_id, len(session_ids))
     seqs = {sid: first + i for i, sid in enumerate(session_ids)}
-    _write_sessions(conn, account_id, state, old_sessions, now_us, seqs)
+    write_sessions(conn, account_id, state, old_sessions, now_us, seqs)
     bulk_insert(conn, shares, new_shares)
-    _write_viewers(conn, account_id, [viewer_state[k] for k in touched_viewers], old_viewers)
-    record_agents(conn, account_id, (a for a in agents if a), now_us)
     changes = []
     for i, sid in enumerate(session_ids):
         old, new = old_sessions.get(sid), state[sid]
@@ -257,6 +252,29 @@ def _share_counts(
     }
 
 
+def _viewer_counts(
+    conn: Connection,
+    account_id: int,
+    viewer_keys: list[tuple[str, str]],
+    old_sessions: dict[str, Any],
+    old_viewers: dict[tuple[str, str], Any],
+) -> dict[str, int]:
+    """How many viewers the stored sessions that this batch may add viewers to hold."""
+    ids = list(
+        {sid for sid, vid in viewer_keys if sid in old_sessions and (sid, vid) not in old_viewers}
+    )
+    if not ids:
+        return {}
+    return {
+        sid: int(n)
+        for sid, n in conn.execute(
+            select(viewers.c.session_id, func.count())
+            .where(viewers.c.account_id == account_id, one_of(conn, viewers.c.session_id, ids))
+            .group_by(viewers.c.session_id)
+        ).all()
+    }
+
+
 def _merge_join(v: dict[str, Any], e: EventIn) -> None:
     if v["joined_us"] is None or e.at_us < v["joined_us"]:
         v["joined_us"] = e.at_us
@@ -276,123 +294,3 @@ def _merge_join(v: dict[str, Any], e: EventIn) -> None:
     if e.client is not None and _earlier(e.at_us, e.id, v["ua_at_us"], v["ua_key"]):
         c = e.client
         v.update(browser=c.browser, os=c.os, device=c.device, ua_at_us=e.at_us, ua_key=e.id)
-
-
-def _write_sessions(
-    conn: Connection,
-    account_id: int,
-    state: dict[str, dict[str, Any]],
-    old: dict[str, Any],
-    now_us: int,
-    seqs: dict[str, int],
-) -> None:
-    """Insert the new sessions and update the others, each at its new position.
-
-    Every touched session is written (its ``seq`` changes even when only a
-    viewer or a share did). On PostgreSQL the updates go as one statement over
-    arrays: an executemany costs a round trip a row (it doubled a batch's time).
-    """
-    inserts = [
-        {
-            "account_id": account_id,
-            "updated_us": now_us,
-            **s,
-            "seq": seqs[sid],
-            "changed_us": now_us,
-        }
-        for sid, s in state.items()
-        if sid not in old
-    ]
-    bulk_insert(conn, sessions, inserts)
-    existing = [(sid, s) for sid, s in state.items() if sid in old]
-    if not existing:
-        return
-    if conn.dialect.name == "postgresql":
-        _update_sessions_postgres(conn, account_id, existing, now_us, seqs)
-        return
-    conn.execute(
-        update(sessions)
-        .where(sessions.c.account_id == bindparam("b_account"), sessions.c.id == bindparam("b_id"))
-        .values({f: bindparam(f) for f in (*_SESSION_FIELDS, "seq", "updated_us", "changed_us")}),
-        [
-            {
-                "b_account": account_id,
-                "b_id": sid,
-                **{f: s[f] for f in _SESSION_FIELDS},
-                "seq": seqs[sid],
-                "updated_us": now_us,
-                "changed_us": now_us,
-            }
-            for sid, s in existing
-        ],
-    )
-
-
-def _update_sessions_postgres(
-    conn: Connection,
-    account_id: int,
-    existing: list[tuple[str, dict[str, Any]]],
-    now_us: int,
-    seqs: dict[str, int],
-) -> None:
-    """One UPDATE ... FROM unnest(arrays), a column of values per field."""
-    fields = (*_SESSION_FIELDS, "seq")
-    arrays = ", ".join(
-        f"%({f})s::{_PG_ARRAY_TYPES[type(sessions.c[f].type).__name__]}[]" for f in fields
-    )
-    conn.exec_driver_sql(
-        f"UPDATE sessions SET {', '.join(f'{f} = v.{f}' for f in fields)}, "
-        "updated_us = %(now)s, changed_us = %(now)s "
-        f"FROM unnest(%(ids)s::text[], {arrays}) AS v(id, {', '.join(fields)}) "
-        "WHERE sessions.account_id = %(account)s AND sessions.id = v.id",
-        {
-            "now": now_us,
-            "account": account_id,
-            "ids": [sid for sid, _ in existing],
-            **{f: [s[f] for _, s in existing] for f in _SESSION_FIELDS},
-            "seq": [seqs[sid] for sid, _ in existing],
-        },
-    )
-
-
-# SQLAlchemy column types of the sessions table, as PostgreSQL array element types.
-_PG_ARRAY_TYPES = {
-    "BigInteger": "bigint",
-    "Integer": "integer",
-    "String": "text",
-    "Text": "text",
-}
-
-
-def _write_viewers(
-    conn: Connection,
-    account_id: int,
-    touched: list[dict[str, Any]],
-    old: dict[tuple[str, str], Any],
-) -> None:
-    inserts, updates = [], []
-    for v in touched:
-        key = (v["session_id"], v["id"])
-        if key not in old:
-            inserts.append({"account_id": account_id, **v})
-        elif any(v[f] != old[key][f] for f in _VIEWER_FIELDS):
-            updates.append(
-                {
-                    "b_account": account_id,
-                    "b_session": v["session_id"],
-                    "b_id": v["id"],
-                    **{f: v[f] for f in _VIEWER_FIELDS},
-                }
-            )
-    bulk_insert(conn, viewers, inserts)
-    if updates:
-        conn.execute(
-            update(viewers)
-            .where(
-                viewers.c.account_id == bindparam("b_account"),
-                viewers.c.session_id == bindparam("b_session"),
-                viewers.c.id == bindparam("b_id"),
-            )
-            .values({f: bindparam(f) for f in _VIEWER_FIELDS}),
-            updates,
-        )

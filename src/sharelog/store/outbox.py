@@ -62,15 +62,14 @@ class Outcome:
 
 
 def insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Rows with ``account_id, endpoint_id, id, type, seq, created_us, body``: all pending, due now."""
-    bulk_insert(
-        conn,
-        webhook_messages,
-        [
-            {**row, "status": PENDING, "attempts": 0, "next_attempt_us": row["created_us"]}
-            for row in rows
-        ],
-    )
+    """Rows with ``account_id, endpoint_id, id, type, seq, created_us, body``: all pending,
+    due now. The rows are completed in place (a copy of each cost a tenth of an
+    endpoint's share of an events request)."""
+    for row in rows:
+        row["status"] = PENDING
+        row["attempts"] = 0
+        row["next_attempt_us"] = row["created_us"]
+    bulk_insert(conn, webhook_messages, rows)
 
 
 def session_objects(
@@ -189,6 +188,9 @@ def record_outcomes(conn: Connection, token: str, outcomes: Sequence[Outcome]) -
     """Write attempts back; a message whose claim is no longer this sender's is left alone."""
     if not outcomes:
         return
+    if conn.dialect.name == "postgresql":
+        _record_outcomes_postgres(conn, token, outcomes)
+        return
     conn.execute(
         update(webhook_messages)
         .where(
@@ -220,6 +222,32 @@ def record_outcomes(conn: Connection, token: str, outcomes: Sequence[Outcome]) -
             }
             for o in outcomes
         ],
+    )
+
+
+def _record_outcomes_postgres(conn: Connection, token: str, outcomes: Sequence[Outcome]) -> None:
+    # One statement over arrays: an executemany costs a round trip a row, which
+    # made a sender's claim (outcomes ride in it) take 40 ms and halved its rate.
+    conn.exec_driver_sql(
+        "UPDATE webhook_messages m SET status = v.status, attempts = m.attempts + 1, "
+        "next_attempt_us = v.next_us, claim = NULL, last_attempt_us = v.at_us, "
+        "last_status_code = v.code, last_error = v.error "
+        "FROM unnest(%(accounts)s::integer[], %(endpoints)s::text[], %(ids)s::text[], "
+        "%(statuses)s::text[], %(nexts)s::bigint[], %(ats)s::bigint[], %(codes)s::integer[], "
+        "%(errors)s::text[]) AS v(account_id, endpoint_id, id, status, next_us, at_us, code, error) "
+        "WHERE m.account_id = v.account_id AND m.endpoint_id = v.endpoint_id "
+        "AND m.id = v.id AND m.claim = %(token)s",
+        {
+            "token": token,
+            "accounts": [o.message.account_id for o in outcomes],
+            "endpoints": [o.message.endpoint_id for o in outcomes],
+            "ids": [o.message.id for o in outcomes],
+            "statuses": [o.status for o in outcomes],
+            "nexts": [o.next_attempt_us for o in outcomes],
+            "ats": [o.attempted_us for o in outcomes],
+            "codes": [o.status_code for o in outcomes],
+            "errors": [o.error for o in outcomes],
+        },
     )
 
 

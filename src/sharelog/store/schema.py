@@ -14,8 +14,11 @@ key, neither to their session nor to their account: the store writes a session
 before its children and deletes them together, and every row's account is the
 authenticated key's. On PostgreSQL the per-row check of such a key is a
 trigger: 9.5 us a row, which made the account check alone 60% of an event
-batch's claim of its ids (EXPLAIN ANALYZE of that INSERT). Sessions, agents
-and keys keep theirs.
+batch's claim of its ids (EXPLAIN ANALYZE of that INSERT). Sessions and keys
+keep theirs.
+
+An account's agents are the ``agent`` values of its sessions: no table lists
+them (migration 0005 dropped the one that was written and never read).
 """
 
 from __future__ import annotations
@@ -68,15 +71,6 @@ api_keys = Table(
     Column("revoked_us", BigInteger, nullable=True),
     # The minute of the key's latest use (written at most once a minute).
     Column("last_used_us", BigInteger, nullable=True),
-    ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
-)
-
-agents = Table(
-    "agents",
-    metadata,
-    Column("account_id", Integer, primary_key=True),
-    Column("email", Email, primary_key=True),
-    Column("first_seen_us", BigInteger, nullable=False),
     ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
 )
 

@@ -13,10 +13,13 @@ that a read never replays anything.
 Peak: the most segments holding one instant, segments half-open
 ``[joined, left)`` (a leave and a join at the same instant: the leave counts
 first, and an empty segment holds no instant). It is stored on the session
-and recomputed whenever one of its viewers' segments or its end changes. An
-open segment runs to the session's end; while the session goes on it runs on
-without bound (to "now", which is after every instant recorded), so the peak
-of an ongoing session is exact at write time and needs no work at read time.
+and recomputed whenever one of its viewers' segments or its end changes: here
+for a session whose viewers are all at hand (an import, a new session), by
+the database over the stored segments otherwise (``store/peaks.py``), so that
+an event batch reads only the viewers it names. An open segment runs to the
+session's end; while the session goes on it runs on without bound (to "now",
+which is after every instant recorded), so the peak of an ongoing session is
+exact at write time and needs no work at read time.
 
 Webcam: ``webcam.started``/``webcam.stopped`` marks are kept on the session
 (``sessions.webcam_marks``) and paired the same way. Closed segments are
@@ -177,32 +180,48 @@ class NewMarks:
         state: dict[str, dict[str, Any]],
         old_sessions: dict[str, Any],
         viewer_state: dict[tuple[str, str], dict[str, Any]],
-    ) -> None:
-        """Update the viewers' marks and segments, then the peak of every session
-        whose segments or end changed, and the webcam figures."""
+    ) -> set[str]:
+        """Update the viewers' marks and segments, the peak of every new session and
+        the webcam figures; answer the stored sessions whose peak is stale.
+
+        ``viewer_state`` holds the viewers the request names: every viewer of a
+        new session, but only some of a stored one, whose peak the caller asks
+        the database for (``peaks.stored_peaks``) once the viewers are written.
+        A peak is stale when one of its viewers' segments or its end changed.
+        """
         stale: set[str] = set()
+        # The segments just worked out, kept for the peaks below: decoding them
+        # again from their JSON was a tenth of an events request's time.
+        known: dict[tuple[str, str], list[Segment]] = {}
         for key, new in self.viewers.items():
             v = viewer_state[key]
-            before = v["segments"]
-            v.update(viewer_segment_columns(decode_marks(v["marks"]) + new))
-            if v["segments"] != before:
+            marks = decode_marks(v["marks"]) + new if v["marks"] else new
+            marks.sort()
+            segments = segments_of(marks)
+            text = encode_segments(segments)
+            if text != v["segments"]:
                 stale.add(key[0])
+            v["marks"], v["segments"] = orjson.dumps(marks).decode(), text
+            known[key] = segments
         for sid, s in state.items():
             old = old_sessions.get(sid)
             if old is None or old["end_us"] != s["end_us"]:
                 stale.add(sid)
-        if stale:
-            lists: dict[str, list[list[Segment]]] = {sid: [] for sid in stale}
-            for (sid, _), v in viewer_state.items():
-                if sid in lists:
-                    lists[sid].append(decode_segments(v["segments"]))
-            for sid, segment_lists in lists.items():
-                state[sid]["peak"] = peak(segment_lists, state[sid]["end_us"])
+        fresh: dict[str, list[list[Segment]]] = {
+            sid: [] for sid in stale if sid not in old_sessions
+        }
+        for key, v in viewer_state.items():
+            if key[0] in fresh:
+                found = known.get(key)
+                fresh[key[0]].append(decode_segments(v["segments"]) if found is None else found)
+        for sid, segment_lists in fresh.items():
+            state[sid]["peak"] = peak(segment_lists, state[sid]["end_us"])
         for sid, new in self.webcams.items():
             s = state[sid]
             all_marks = decode_marks(s["webcam_marks"]) + new
             s["webcam_marks"] = encode_marks(all_marks)
             s["webcam_s"], s["webcam_open_us"] = webcam_state(all_marks, s["webcam_import_s"])
+        return stale - fresh.keys()
 
 
 def _imported_marks(v: ViewerIn) -> list[Mark]:

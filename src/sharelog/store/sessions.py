@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import Connection, delete, select
 
 from sharelog.domain import IngestResult, SessionIn
 from sharelog.store import segments
-from sharelog.store.bulk import bulk_insert, insert_ignoring_conflicts, one_of
+from sharelog.store.bulk import bulk_insert, one_of
 from sharelog.store.positions import session_change, take_positions
-from sharelog.store.schema import agents, sessions, shares, viewers
+from sharelog.store.schema import sessions, shares, viewers
 
 
 def existing_sessions(
@@ -41,17 +41,6 @@ def delete_sessions(conn: Connection, account_id: int, ids: Sequence[str]) -> No
                 sessions.c.account_id == account_id, one_of(conn, sessions.c.id, ids)
             )
         )
-
-
-def record_agents(conn: Connection, account_id: int, emails: Iterable[str], now_us: int) -> None:
-    insert_ignoring_conflicts(
-        conn,
-        agents,
-        [
-            {"account_id": account_id, "email": e, "first_seen_us": now_us}
-            for e in sorted(set(emails))
-        ],
-    )
 
 
 def import_sessions(
@@ -124,7 +113,6 @@ def import_sessions(
     bulk_insert(conn, sessions, session_rows)
     bulk_insert(conn, shares, share_rows)
     bulk_insert(conn, viewers, viewer_rows)
-    record_agents(conn, account_id, (s.agent for s in latest.values()), now_us)
     changes = tuple(
         session_change(sid, first + i, existing.get(sid), (s.start_us, s.end_us))
         for i, (sid, s) in enumerate(latest.items())

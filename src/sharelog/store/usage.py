@@ -1,4 +1,4 @@
-"""Reading usage history: a window's sessions in bounded chunks, one session's details.
+"""Reading usage history: a window's sessions in bounded chunks.
 
 Nothing here loads a whole window into memory: ``session_chunks`` walks the
 window by keyset on ``(start_us, id)`` (the ``ix_sessions_account_start``
@@ -10,18 +10,16 @@ whole in one snapshot. The stats are in ``store.usage_stats``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, case, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, Connection, case, func, literal
 
 from sharelog.domain import UsageQuery
-from sharelog.store.bulk import one_of
-from sharelog.store.schema import sessions, viewers
-from sharelog.store.segments import Segment, decode_segments, watched_seconds
+from sharelog.store.schema import sessions
 from sharelog.store.usage_rows import Build, build_sessions, session_rows, span_of
-from sharelog.timestamps import US_PER_SECOND, format_timestamp, whole_seconds
+from sharelog.timestamps import US_PER_SECOND
 
 SESSION_CHUNK = 1000
 # What a session's row gives its usage object: usage_rows.SESSION_SQL's columns,
@@ -132,89 +130,3 @@ def location_sort_key(group: dict[str, Any]) -> tuple[Any, ...]:
             for value in (group["country"], group["region"], group["city"])
         ),
     )
-
-
-def get_session(
-    conn: Connection, account_id: int, session_id: str, now_us: int
-) -> dict[str, Any] | None:
-    """One started session with ``viewers.list``, or None."""
-    return session_details(conn, account_id, [session_id], now_us).get(session_id)
-
-
-def session_details(
-    conn: Connection,
-    account_id: int,
-    ids: Sequence[str],
-    now_us: int,
-    fmt: Callable[[int], str] = format_timestamp,
-) -> dict[str, dict[str, Any]]:
-    """These sessions (those started) as ``GET /ss/api/sessions/{id}`` shows them, by id.
-
-    ``fmt`` writes the instants: whole seconds, or microseconds for the change feed.
-    """
-    if not ids:
-        return {}
-    rows = conn.execute(
-        select(*SESSION_COLUMNS).where(
-            sessions.c.account_id == account_id,
-            one_of(conn, sessions.c.id, ids),
-            sessions.c.start_us.is_not(None),
-        )
-    ).all()
-    details = {s["id"]: s for s in build_sessions(conn, account_id, rows, now_us, fmt=fmt)}
-    runs_to = {row.id: now_us if row.end_us is None else row.end_us for row in rows}
-    for session in details.values():
-        session["viewers"]["list"] = []
-    if not rows:
-        return details
-    viewer_rows = conn.execute(
-        select(
-            viewers.c.session_id,
-            viewers.c.id,
-            viewers.c.joined_us,
-            viewers.c.left_us,
-            viewers.c.country,
-            viewers.c.region,
-            viewers.c.city,
-            viewers.c.segments,
-            viewers.c.browser,
-            viewers.c.os,
-            viewers.c.device,
-        )
-        .where(
-            viewers.c.account_id == account_id,
-            one_of(conn, viewers.c.session_id, list(details)),
-            viewers.c.joined_us.is_not(None),
-        )
-        .order_by(viewers.c.session_id, viewers.c.joined_us, viewers.c.id)
-    ).all()
-    for v in viewer_rows:
-        ends = runs_to[v.session_id]
-        details[v.session_id]["viewers"]["list"].append(
-            {
-                "id": v.id,
-                "joined": fmt(v.joined_us),
-                "left": None if v.left_us is None else fmt(v.left_us),
-                "seconds": whole_seconds(v.joined_us, ends if v.left_us is None else v.left_us),
-                "country": v.country,
-                "region": v.region,
-                "city": v.city,
-                **_segments_entry(decode_segments(v.segments), ends, fmt),
-                "browser": v.browser,
-                "os": v.os,
-                "device": v.device,
-            }
-        )
-    return details
-
-
-def _segments_entry(
-    segments: list[Segment], runs_to_us: int, fmt: Callable[[int], str]
-) -> dict[str, Any]:
-    return {
-        "segments": [
-            {"joined": fmt(joined), "left": None if left is None else fmt(left)}
-            for joined, left in segments
-        ],
-        "watched_seconds": watched_seconds(segments, runs_to_us),
-    }

@@ -6,11 +6,18 @@ work runs in threads; HTTP is httpx async, with at most ``per_endpoint``
 requests in flight to one endpoint and ``concurrency`` in all, so a slow
 endpoint holds only its own share. Outcomes are written in batches: one
 commit per attempt would cap SQLite at its fsync rate.
+
+A sender claims more messages than it may have in flight and keeps the rest
+ready, so that a finished request is followed by the next at once, not after
+a claim's round trip and commit (which halved the rate on PostgreSQL). A ready
+message starts only while its claim will outlast the attempt; a sender that
+stops hands its ready messages back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import random
 import secrets
@@ -21,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
-from sqlalchemy import Connection
 from standardwebhooks import Webhook
 
 from sharelog.store import outbox
@@ -38,8 +44,9 @@ from sharelog.webhooks.addresses import (
     resolve_async,
     system_resolver,
 )
+from sharelog.webhooks.outcomes import write_outcomes
 from sharelog.webhooks.schedule import RETRY_SCHEDULE, next_attempt_us, retry_after_seconds
-from sharelog.webhooks.transport import make_client
+from sharelog.webhooks.transport import make_client, read_at_most
 from sharelog.webhooks.wakeup import wakeup
 
 if TYPE_CHECKING:  # the API imports the sender: no import cycle at run time
@@ -48,6 +55,11 @@ if TYPE_CHECKING:  # the API imports the sender: no import cycle at run time
 log = logging.getLogger("sharelog.webhooks")
 
 MAX_ANSWER_BYTES = 64 * 1024
+# A sender holds claims on up to this many times the messages it may have in
+# flight (the rest wait ready), so that the claim's round trip is hidden.
+HELD = 4
+# A claimed message waiting for a free slot, and when its claim runs out.
+Ready = tuple[Endpoint, Claimed, int]
 DISABLE_AFTER_US = 5 * 86_400 * US_PER_SECOND
 
 
@@ -58,7 +70,8 @@ class SenderOptions:
     per_endpoint: int = 8
     poll_seconds: float = 0.5
     timeout_seconds: float = 15.0
-    # A claim outlives the longest attempt by far: only a dead or stalled sender loses one.
+    # A claim outlives the longest attempt by far: only a dead or stalled sender
+    # loses one (and a ready message starts only while its claim covers an attempt).
     lease_seconds: float = 60.0
     schedule: tuple[float, ...] = RETRY_SCHEDULE
     disable_after_us: int = DISABLE_AFTER_US
@@ -84,6 +97,9 @@ class Sender:
         self._clients: dict[tuple[int, str], httpx.AsyncClient] = {}
         self._signers: dict[str, Webhook] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Claimed, not yet started: started as slots free up, in claim order.
+        self._ready: collections.deque[Ready] = collections.deque()
+        self._queued: dict[tuple[int, str], int] = {}
         self._slot_free = asyncio.Event()
         self._turn = 0
         # Outcomes taken for a commit that has not finished yet.
@@ -96,7 +112,7 @@ class Sender:
         flusher = asyncio.create_task(self._flush_loop(stop))
         try:
             while not stop.is_set():
-                if self._total < self.options.concurrency:
+                if self._total + len(self._ready) < HELD * self.options.concurrency:
                     await self._claim_and_start()
                 waits = [
                     asyncio.create_task(stop.wait()),
@@ -120,6 +136,7 @@ class Sender:
             stop.set()
             await flusher
             await self._flush()
+            await self._release_ready()
             for client in self._clients.values():
                 await client.aclose()
 
@@ -130,7 +147,7 @@ class Sender:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-            busy = self._tasks or self._outcomes or self._writing
+            busy = self._tasks or self._ready or self._outcomes or self._writing
             if not busy and not await asyncio.to_thread(self._due):
                 break
         stop.set()
@@ -150,7 +167,7 @@ class Sender:
         outcomes, self._outcomes = self._outcomes, []
         self._writing += 1
         try:
-            claims, live = await asyncio.to_thread(self._claim, outcomes)
+            claims, live, lease_until = await asyncio.to_thread(self._claim, outcomes)
         except Exception:
             self._outcomes[:0] = outcomes
             raise
@@ -160,33 +177,76 @@ class Sender:
             await self._clients.pop(key).aclose()
         for endpoint, message in claims:
             key = (endpoint.account_id, endpoint.id)
+            self._queued[key] = self._queued.get(key, 0) + 1
+            self._ready.append((endpoint, message, lease_until))
+        self._start_ready()
+        return len(claims)
+
+    def _start_ready(self) -> None:
+        """Start ready messages while their endpoints and the sender have room."""
+        options = self.options
+        # A message starts only while its claim will outlast the attempt: one
+        # whose lease would run out mid-attempt is left to be claimed again.
+        now = options.clock()
+        margin = int((options.timeout_seconds + 2) * US_PER_SECOND)
+        waiting: collections.deque[Ready] = collections.deque()
+        while self._ready and self._total < options.concurrency:
+            endpoint, message, lease_until = self._ready.popleft()
+            key = (endpoint.account_id, endpoint.id)
+            if now + margin > lease_until:
+                self._queued[key] -= 1
+                continue
+            if self._in_flight.get(key, 0) >= options.per_endpoint:
+                waiting.append((endpoint, message, lease_until))
+                continue
+            self._queued[key] -= 1
             self._in_flight[key] = self._in_flight.get(key, 0) + 1
             self._total += 1
             task = asyncio.create_task(self._attempt(endpoint, message))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return len(claims)
+        waiting.extend(self._ready)
+        self._ready = waiting
+
+    async def _release_ready(self) -> None:
+        if not self._ready:
+            return
+        ready = [message for _, message, _ in self._ready]
+        self._ready.clear()
+        self._queued.clear()
+
+        def release() -> None:
+            with self.db.writing() as conn:
+                outbox.release(conn, self.token, ready, self.options.clock())
+
+        try:
+            await asyncio.to_thread(release)
+        except Exception:
+            # Their leases run out instead, and another sender takes them then.
+            log.exception("could not hand back %d claimed webhook messages", len(ready))
 
     def _claim(
         self, outcomes: list[Outcome]
-    ) -> tuple[list[tuple[Endpoint, Claimed]], set[tuple[int, str]]]:
+    ) -> tuple[list[tuple[Endpoint, Claimed]], set[tuple[int, str]], int]:
         options = self.options
         now = options.clock()
         lease_until = now + int(options.lease_seconds * US_PER_SECOND)
         found: list[tuple[Endpoint, Claimed]] = []
-        free = options.concurrency - self._total
+        free = HELD * options.concurrency - self._total - len(self._ready)
         with self.db.writing() as conn:
-            self._write_outcomes(conn, outcomes)
+            write_outcomes(conn, self.token, outcomes, options.clock(), options.disable_after_us)
             endpoints = endpoint_store.enabled_endpoints(conn)
             if not endpoints:
-                return [], set()
+                return [], set(), lease_until
             # Start with another endpoint each time: no endpoint always goes first.
             self._turn = (self._turn + 1) % len(endpoints)
             for endpoint in endpoints[self._turn :] + endpoints[: self._turn]:
+                key = (endpoint.account_id, endpoint.id)
                 room = min(
                     free,
-                    options.per_endpoint
-                    - self._in_flight.get((endpoint.account_id, endpoint.id), 0),
+                    HELD * options.per_endpoint
+                    - self._in_flight.get(key, 0)
+                    - self._queued.get(key, 0),
                 )
                 if room <= 0:
                     continue
@@ -203,7 +263,7 @@ class Sender:
                     free -= 1
                 if free <= 0:
                     break
-        return found, {(e.account_id, e.id) for e in endpoints}
+        return found, {(e.account_id, e.id) for e in endpoints}, lease_until
 
     # -- one attempt -------------------------------------------------------------
 
@@ -252,7 +312,7 @@ class Sender:
                 ) as response:
                     code = response.status_code
                     retry_after = response.headers.get("retry-after")
-                    answer = await _read_at_most(response, MAX_ANSWER_BYTES)
+                    answer = await read_at_most(response, MAX_ANSWER_BYTES)
                 if not 200 <= code < 300:
                     snippet = answer[:200].decode("utf-8", "replace").strip()
                     error = f"HTTP {code}" + (f": {snippet}" if snippet else "")
@@ -269,6 +329,7 @@ class Sender:
             key = (endpoint.account_id, endpoint.id)
             self._in_flight[key] -= 1
             self._total -= 1
+            self._start_ready()
             self._slot_free.set()
         delivered = code is not None and 200 <= code < 300 and error is None
         attempts = message.attempts + 1
@@ -348,40 +409,6 @@ class Sender:
             self._writing -= 1
 
     def _write(self, batch: list[Outcome]) -> None:
+        options = self.options
         with self.db.writing() as conn:
-            self._write_outcomes(conn, batch)
-
-    def _write_outcomes(self, conn: Connection, batch: list[Outcome]) -> None:
-        if not batch:
-            return
-        now = self.options.clock()
-        delivered: set[tuple[int, str]] = set()
-        failing: set[tuple[int, str]] = set()
-        gone: set[tuple[int, str]] = set()
-        for o in batch:
-            key = (o.message.account_id, o.message.endpoint_id)
-            if o.status == outbox.DELIVERED:
-                delivered.add(key)
-            else:
-                failing.add(key)
-                if o.status_code == 410:
-                    gone.add(key)
-        outbox.record_outcomes(conn, self.token, batch)
-        for account_id, endpoint_id in sorted(delivered):
-            outbox.note_delivery(conn, account_id, endpoint_id, now)
-        for account_id, endpoint_id in sorted(failing - delivered):
-            outbox.note_failure(conn, account_id, endpoint_id, now, self.options.disable_after_us)
-        for account_id, endpoint_id in sorted(gone):
-            outbox.disable(conn, account_id, endpoint_id, "the endpoint answered 410 Gone", now)
-
-
-async def _read_at_most(response: httpx.Response, limit: int) -> bytes:
-    """At most ``limit`` bytes of the answer; a longer one is cut (and its connection dropped)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_raw():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= limit:
-            break
-    return b"".join(chunks)[:limit]
+            write_outcomes(conn, self.token, batch, options.clock(), options.disable_after_us)

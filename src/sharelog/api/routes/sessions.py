@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -13,12 +13,11 @@ from sharelog.api.bodies import parse_sessions_body
 from sharelog.api.body import read_body
 from sharelog.api.openapi import ERRORS, IngestReply, SessionDetail
 from sharelog.api.responses import json_response
+from sharelog.api.session_detail import parse_viewers_page, session_response
 from sharelog.domain import Principal
 from sharelog.errors import NotFound
-from sharelog.limits import ID_PATTERN
+from sharelog.limits import ID_PATTERN, MAX_VIEWERS_LIMIT
 from sharelog.removal import Remover
-from sharelog.store import usage as usage_store
-from sharelog.store.database import Database
 from sharelog.timestamps import now_us
 
 router = APIRouter(tags=["sessions"])
@@ -34,22 +33,40 @@ router = APIRouter(tags=["sessions"])
 async def get_session(
     request: Request,
     session_id: str = Path(description="The session id."),
+    viewers_limit: str | None = Query(
+        None,
+        description=f"Page viewers.list: at most this many viewers, 1 to {MAX_VIEWERS_LIMIT} "
+        f"(default {MAX_VIEWERS_LIMIT} when only viewers_cursor is given). Without either "
+        "parameter the list is whole.",
+    ),
+    viewers_cursor: str | None = Query(
+        None, description="viewers.next_cursor of the previous page of this session's viewers."
+    ),
     principal: Principal = Depends(reader),
 ) -> Response:
-    db: Database = request.app.state.db
+    """The session as in usage, with ``viewers.list`` ordered by ``joined``, then ``id``.
+
+    With ``viewers_limit`` or ``viewers_cursor`` the list is one page, and
+    ``viewers.next_cursor`` is the cursor of the next (null on the last page).
+    """
     # No session can have an id outside the pattern; and PostgreSQL refuses some
     # of them (a NUL) outright, which must be a 404, not a 500.
     if re.fullmatch(ID_PATTERN, session_id) is None:
         raise NotFound(f"no session {session_id!r} in this account")
-
-    def load() -> dict[str, object] | None:
-        with db.reading() as conn:
-            return usage_store.get_session(conn, principal.account_id, session_id, now_us())
-
-    session = await run_in_threadpool(load)
-    if session is None:
+    signer = request.app.state.signer
+    page = parse_viewers_page(request.query_params, signer, principal.account_id, session_id)
+    response = await run_in_threadpool(
+        session_response,
+        request.app.state.db,
+        signer,
+        principal.account_id,
+        session_id,
+        page,
+        now_us(),
+    )
+    if response is None:
         raise NotFound(f"no session {session_id!r} in this account")
-    return json_response(session)
+    return response
 
 
 @router.delete(

@@ -1,5 +1,7 @@
 // The sharelog dashboard: plain JavaScript over the public API, no framework, no CDN.
 import { dayChart, sessionTimeline } from "./charts.js";
+import { createAdmin } from "./admin.js";
+import { api, ApiError, setKey } from "./api.js";
 import { calendarDay, countryName, dateTime, duration, el, number, offset, place } from "./format.js";
 
 const KEY_SLOT = "sharelog.key"; // sessionStorage: this tab only, never in a URL
@@ -9,36 +11,10 @@ const MAX_SCAN_PAGES = 20; // at most 20,000 sessions read for the viewer, count
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  key: null, from: null, to: null, agent: "", zone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+  usageShown: false, from: null, to: null, agent: "", zone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
   generation: 0, cursors: [null], page: 0, meetings: 0, agentRows: [], sort: { key: "meetings", dir: -1 },
   days: [], session: null,
 };
-
-class ApiError extends Error {
-  constructor(status, body) {
-    const error = (body && body.error) || {};
-    super(error.message || `HTTP ${status}`);
-    this.status = status;
-    this.parameter = error.parameter;
-  }
-}
-
-/** GET a public API path with the key in the Authorization header (never in the URL). */
-async function api(path, params = {}) {
-  const query = new URLSearchParams();
-  for (const [name, value] of Object.entries(params)) {
-    if (value === null || value === undefined || value === "") continue;
-    for (const v of [].concat(value)) query.append(name, v);
-  }
-  const url = query.toString() ? `${path}?${query}` : path;
-  // X-Requested-With: the server then leaves out its Basic challenge, which
-  // would make the browser pop up a login dialog on a refused key.
-  const headers = { Authorization: `Bearer ${state.key}`, "X-Requested-With": "XMLHttpRequest", Accept: "application/json" };
-  const response = await fetch(url, { headers, cache: "no-store", credentials: "omit" });
-  const body = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, body);
-  return body;
-}
 
 /** Thrown to drop the answers of a load that a newer one replaced. */
 class Superseded extends Error {}
@@ -291,6 +267,7 @@ function track(promise) {
   document.body.dataset.busy = String(++busy);
   return Promise.resolve(promise).catch(report).finally(() => { document.body.dataset.busy = String(--busy); });
 }
+const admin = createAdmin({ track, signOut });
 
 function report(error) {
   if (error instanceof Superseded) return;
@@ -302,16 +279,18 @@ function report(error) {
 
 function signOut(message = "") {
   sessionStorage.removeItem(KEY_SLOT);
-  state.key = null;
+  setKey(null);
   state.generation += 1;
+  state.usageShown = false;
   closeSession();
-  $("dashboard").hidden = true; $("controls").hidden = true; $("signin").hidden = false;
+  admin.clear();
+  $("dashboard").hidden = true; $("admin").hidden = true; $("controls").hidden = true; $("signin").hidden = false;
   $("signin-error").textContent = message;
   $("api-key").focus();
 }
 
 async function signIn(key) {
-  state.key = key;
+  setKey(key);
   $("signin-error").textContent = "";
   try {
     await api("/ss/api/usage", { include: "stats", to: new Date().toISOString() });
@@ -320,8 +299,22 @@ async function signIn(key) {
     return;
   }
   sessionStorage.setItem(KEY_SLOT, key);
-  $("signin").hidden = true; $("dashboard").hidden = false; $("controls").hidden = false;
-  await loadAll();
+  $("signin").hidden = true; $("controls").hidden = false;
+  await showView();
+}
+
+/** The view the address names: "#admin" is Administration, anything else the usage overview. */
+async function showView() {
+  const name = location.hash === "#admin" ? "admin" : "usage";
+  $("dashboard").hidden = name !== "usage"; $("filters").hidden = name !== "usage"; $("admin").hidden = name !== "admin";
+  for (const tab of document.querySelectorAll("#views a")) {
+    if (tab.dataset.view === name) tab.setAttribute("aria-current", "page"); else tab.removeAttribute("aria-current");
+  }
+  $("view-name").textContent = name === "admin" ? "administration" : "usage";
+  document.title = `sharelog · ${$("view-name").textContent}`;
+  if (name === "admin") { await admin.show(); return; }
+  // The overview loads once a sign-in; coming back to it keeps what it showed.
+  if (!state.usageShown) { state.usageShown = true; await loadAll(); }
 }
 
 function reload() {
@@ -336,6 +329,7 @@ $("signin-form").addEventListener("submit", (event) => {
   if (key) track(signIn(key));
 });
 $("sign-out").addEventListener("click", () => signOut());
+window.addEventListener("hashchange", () => { if (!$("controls").hidden) track(showView()); });
 $("range").addEventListener("change", () => {
   const custom = $("range").value === "custom";
   $("custom").hidden = !custom;
