@@ -75,9 +75,7 @@ async def get_changes(
     since_text = single(params, "since")
     limit_text = single(params, "limit")
     page_size = (
-        DEFAULT_CHANGES_LIMIT
-        if limit_text is None
-        else int_param("limit", limit_text, 1, MAX_CHANGES_LIMIT)
+        DEFAULT_CHANGES_LIMIT if limit_text is None else int_param("limit", limit_text, 1, MAX_CHANGES_LIMIT)
     )
     wait_for = _wait_seconds(single(params, "wait"))
     position = 0 if since_text is None else decode_position(signer, account_id, since_text)
