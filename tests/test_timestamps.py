@@ -15,6 +15,7 @@ from sharelog.timestamps import (
     MIN_US,
     TimestampError,
     format_timestamp,
+    format_timestamp_us,
     from_datetime,
     parse_timestamp,
     to_datetime,
@@ -278,3 +279,12 @@ def test_arbitrary_text_either_parses_into_range_or_is_refused(text: str) -> Non
     except TimestampError:
         return
     assert MIN_US <= us <= MAX_US
+
+
+@given(st.integers(min_value=MIN_US, max_value=MAX_US))
+@example(MIN_US)
+@example(MAX_US)
+@example(0)
+def test_microsecond_instants_are_written_as_datetime_writes_them(us: int) -> None:
+    moment = datetime(1970, 1, 1) + timedelta(microseconds=us)
+    assert format_timestamp_us(us) == moment.isoformat(timespec="microseconds") + "Z"

@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, exists, select
 
-from sharelog.store.details import session_details
+from sharelog.store.details import details_of
 from sharelog.store.schema import accounts, sessions, tombstones
+from sharelog.store.usage_rows import feed_rows
 from sharelog.timestamps import format_timestamp_us
 
 
@@ -41,16 +42,8 @@ def read_changes(
     # At 0 a client holds nothing, so no deletion it missed can matter.
     if 0 < since < pruned:
         raise PositionGone(since)
-    live = conn.execute(
-        select(sessions.c.id, sessions.c.seq, sessions.c.changed_us)
-        .where(
-            sessions.c.account_id == account_id,
-            sessions.c.seq > since,
-            sessions.c.start_us.is_not(None),
-        )
-        .order_by(sessions.c.seq)
-        .limit(limit + 1)
-    ).all()
+    # The sessions' own columns come with their positions: no second read by id.
+    live = feed_rows(conn, account_id, since, limit + 1)
     restarted = exists().where(
         sessions.c.account_id == tombstones.c.account_id,
         sessions.c.id == tombstones.c.id,
@@ -63,12 +56,13 @@ def read_changes(
         .limit(limit + 1)
     ).all()
     merged = sorted(
-        [(int(r.seq), r.id, r.changed_us, True) for r in live]
+        [(int(r[0]), r[2], r[1], True) for r in live]
         + [(int(r.seq), r.id, r.deleted_us, False) for r in dead]
     )
     page = merged[:limit]
-    details = session_details(
-        conn, account_id, [sid for _, sid, _, alive in page if alive], now_us, format_timestamp_us
+    on_page = {sid for _, sid, _, alive in page if alive}
+    details = details_of(
+        conn, account_id, [r[2:] for r in live if r[2] in on_page], now_us, format_timestamp_us
     )
     changes = [
         {

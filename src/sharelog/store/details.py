@@ -15,14 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
-from sharelog.store.bulk import one_of
-from sharelog.store.schema import sessions, viewers
-from sharelog.store.segments import Segment, decode_segments, watched_seconds
-from sharelog.store.usage import SESSION_COLUMNS
-from sharelog.store.usage_rows import build_sessions
-from sharelog.timestamps import format_timestamp, whole_seconds
+from sharelog.store.schema import viewers
+from sharelog.store.usage_rows import Row, build_sessions, listed_viewers, started_rows
+from sharelog.timestamps import US_PER_SECOND, format_timestamp, whole_seconds
 
 # A viewer's place in the list: its first join and its id.
 ViewerPosition = tuple[int, str]
@@ -55,12 +53,12 @@ def session_head(
     conn: Connection, account_id: int, session_id: str, now_us: int
 ) -> SessionHead | None:
     """One started session without its viewer list, or None."""
-    rows = _started(conn, account_id, [session_id])
+    rows = started_rows(conn, account_id, [session_id])
     if not rows:
         return None
     [session] = build_sessions(conn, account_id, rows, now_us)
-    row = rows[0]
-    return SessionHead(session, now_us if row.end_us is None else row.end_us)
+    end_us = rows[0][3]
+    return SessionHead(session, now_us if end_us is None else end_us)
 
 
 def viewer_entries(
@@ -112,66 +110,69 @@ def session_details(
     unpaged, by id: the change feed's entries.
 
     ``fmt`` writes the instants: whole seconds, or microseconds for the change feed.
+    Read on the driver's rows, as usage's chunks are: a feed page is a thousand
+    sessions with every viewer listed.
     """
     if not ids:
         return {}
-    rows = _started(conn, account_id, ids)
+    return details_of(conn, account_id, started_rows(conn, account_id, ids), now_us, fmt)
+
+
+def details_of(
+    conn: Connection,
+    account_id: int,
+    rows: Sequence[Row],
+    now_us: int,
+    fmt: Callable[[int], str] = format_timestamp,
+) -> dict[str, dict[str, Any]]:
+    """``session_details`` of sessions whose ``SESSION_SQL`` rows are read already."""
     details = {s["id"]: s for s in build_sessions(conn, account_id, rows, now_us, fmt=fmt)}
-    runs_to = {row.id: now_us if row.end_us is None else row.end_us for row in rows}
-    for session in details.values():
-        session["viewers"]["list"] = []
     if not rows:
         return details
-    viewer_rows = conn.execute(
-        select(*_VIEWER_COLUMNS)
-        .where(
-            viewers.c.account_id == account_id,
-            one_of(conn, viewers.c.session_id, list(details)),
-            viewers.c.joined_us.is_not(None),
-        )
-        .order_by(viewers.c.session_id, viewers.c.joined_us, viewers.c.id)
-    ).all()
-    for v in viewer_rows:
-        entry = _viewer_entry(v, runs_to[v.session_id], fmt)
-        details[v.session_id]["viewers"]["list"].append(entry)
+    runs_to = {row[0]: now_us if row[3] is None else row[3] for row in rows}
+    lists: dict[str, list[dict[str, Any]]] = {}
+    for session in details.values():
+        session["viewers"]["list"] = lists[session["id"]] = []
+    for v in listed_viewers(conn, account_id, list(details)):
+        lists[v[0]].append(_viewer_entry(v, runs_to[v[0]], fmt))
     return details
 
 
-def _started(conn: Connection, account_id: int, ids: Sequence[str]) -> Sequence[Any]:
-    return conn.execute(
-        select(*SESSION_COLUMNS).where(
-            sessions.c.account_id == account_id,
-            one_of(conn, sessions.c.id, ids),
-            sessions.c.start_us.is_not(None),
-        )
-    ).all()
-
-
-def _viewer_entry(v: Any, runs_to_us: int, fmt: Callable[[int], str]) -> dict[str, Any]:
-    segments: list[Segment] = decode_segments(v.segments)
-    joined_us, left_us = v.joined_us, v.left_us
+def _viewer_entry(v: Row, runs_to_us: int, fmt: Callable[[int], str]) -> dict[str, Any]:
+    """``VIEWER_SQL``'s row as an entry of ``viewers.list``."""
+    _, vid, joined_us, left_us, country, region, city, stored, browser, system, device = v
     joined = fmt(joined_us)
     left = None if left_us is None else fmt(left_us)
-
-    # Most viewers watch once: their one segment is their joined and left, so
-    # those instants are written once (formatting is most of a feed page's cost).
-    def written(us: int) -> str:
-        return joined if us == joined_us else left if us == left_us and left else fmt(us)
-
+    segments: list[Any] = orjson.loads(stored) if stored else []  # [[joined, left], ...]
+    entries = []
+    watched = 0
+    for j, lft in segments:
+        stop = runs_to_us if lft is None else lft
+        if stop > j:
+            watched += (stop - j) // US_PER_SECOND
+        # Most viewers watch once: their one segment is their joined and left,
+        # whose instants are written already (writing them is most of the cost).
+        entries.append(
+            {
+                "joined": joined if j == joined_us else fmt(j),
+                "left": None
+                if lft is None
+                else left
+                if lft == left_us and left is not None
+                else fmt(lft),
+            }
+        )
     return {
-        "id": v.id,
+        "id": vid,
         "joined": joined,
         "left": left,
         "seconds": whole_seconds(joined_us, runs_to_us if left_us is None else left_us),
-        "country": v.country,
-        "region": v.region,
-        "city": v.city,
-        "segments": [
-            {"joined": written(j), "left": None if lft is None else written(lft)}
-            for j, lft in segments
-        ],
-        "watched_seconds": watched_seconds(segments, runs_to_us),
-        "browser": v.browser,
-        "os": v.os,
-        "device": v.device,
+        "country": country,
+        "region": region,
+        "city": city,
+        "segments": entries,
+        "watched_seconds": watched,
+        "browser": browser,
+        "os": system,
+        "device": device,
     }

@@ -173,6 +173,49 @@ def session_rows(
     return fetch(conn, sql, [*params, limit])
 
 
+# A listed viewer's columns, in the order ``store.details`` unpacks them.
+VIEWER_SQL = (
+    "x.session_id, x.id, x.joined_us, x.left_us, x.country, x.region, x.city, "
+    "x.segments, x.browser, x.os, x.device"
+)
+
+
+def started_rows(conn: Connection, account_id: int, ids: Sequence[str]) -> list[Row]:
+    """The started sessions among ``ids``, as ``SESSION_SQL`` rows."""
+    d = _dialect(conn)
+    return fetch(
+        conn,
+        f"SELECT {SESSION_SQL} FROM sessions x WHERE x.account_id = {d.mark} "
+        f"AND {d.one_of('x.id')} AND x.start_us IS NOT NULL",
+        [account_id, d.id_list(ids)],
+    )
+
+
+def feed_rows(conn: Connection, account_id: int, since: int, limit: int) -> list[Row]:
+    """The first ``limit`` started sessions after position ``since``, in ``seq`` order,
+    as ``seq, changed_us`` and then ``SESSION_SQL``'s columns."""
+    m = _dialect(conn).mark
+    return fetch(
+        conn,
+        f"SELECT seq, changed_us, {SESSION_SQL} FROM sessions WHERE account_id = {m} "
+        f"AND seq > {m} AND start_us IS NOT NULL ORDER BY seq LIMIT {m}",
+        [account_id, since, limit],
+    )
+
+
+def listed_viewers(conn: Connection, account_id: int, ids: Sequence[str]) -> list[Row]:
+    """The viewers of these sessions that ``viewers.list`` shows (those that joined),
+    as ``VIEWER_SQL`` rows, by session, then by first join and id."""
+    d = _dialect(conn)
+    source, params = _children(d, account_id, "viewers", ids)
+    return fetch(
+        conn,
+        f"SELECT {VIEWER_SQL} FROM {source} AND x.joined_us IS NOT NULL "
+        f"ORDER BY x.session_id, x.joined_us, x.id",
+        params,
+    )
+
+
 def span_of(query: UsageQuery, after: Position | None, rows: Sequence[Any]) -> Span:
     """The span of ``rows``, the window's first sessions after ``after``."""
     return Span(query, after, (rows[-1][2], rows[-1][0]))
