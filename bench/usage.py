@@ -37,7 +37,7 @@ from bench._common import (
 )
 from bench.usage_data import DAY_US, YEAR_END_US, load
 from sharelog.store.database import Database
-from sharelog.store.usage import location_sort_key
+from sharelog.store.usage_rows import location_sort_key
 from sharelog.timestamps import format_timestamp
 
 WINDOW = {"from": format_timestamp(YEAR_END_US - 28 * DAY_US), "to": format_timestamp(YEAR_END_US)}

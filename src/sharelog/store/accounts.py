@@ -204,8 +204,9 @@ def revoke_key(conn: Connection, key_or_prefix: str, now_us: int) -> KeyInfo:
 def account_info(conn: Connection, account_id: int) -> dict[str, object]:
     """``id``, ``name``, ``created_us``, ``retention_days`` of an account."""
     row = conn.execute(
-        select(accounts.c.id, accounts.c.name, accounts.c.created_us, accounts.c.retention_days)
-        .where(accounts.c.id == account_id)
+        select(
+            accounts.c.id, accounts.c.name, accounts.c.created_us, accounts.c.retention_days
+        ).where(accounts.c.id == account_id)
     ).one()
     return {
         "id": int(row.id),

@@ -19,7 +19,13 @@ import orjson
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from sharelog.store.schema import viewers
-from sharelog.store.usage_rows import Row, build_sessions, listed_viewers, started_rows
+from sharelog.store.usage_rows import (
+    Row,
+    build_sessions,
+    listed_viewers,
+    located_from,
+    started_rows,
+)
 from sharelog.timestamps import US_PER_SECOND, format_timestamp, whole_seconds
 
 # A viewer's place in the list: its first join and its id.
@@ -126,14 +132,16 @@ def details_of(
     fmt: Callable[[int], str] = format_timestamp,
 ) -> dict[str, dict[str, Any]]:
     """``session_details`` of sessions whose ``SESSION_SQL`` rows are read already."""
-    details = {s["id"]: s for s in build_sessions(conn, account_id, rows, now_us, fmt=fmt)}
     if not rows:
-        return details
+        return {}
+    listed = listed_viewers(conn, account_id, [row[0] for row in rows])
+    built = build_sessions(conn, account_id, rows, now_us, fmt=fmt, located=located_from(listed))
+    details = {s["id"]: s for s in built}
     runs_to = {row[0]: now_us if row[3] is None else row[3] for row in rows}
     lists: dict[str, list[dict[str, Any]]] = {}
     for session in details.values():
         session["viewers"]["list"] = lists[session["id"]] = []
-    for v in listed_viewers(conn, account_id, list(details)):
+    for v in listed:
         lists[v[0]].append(_viewer_entry(v, runs_to[v[0]], fmt))
     return details
 

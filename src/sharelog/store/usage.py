@@ -18,7 +18,12 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, case, func, litera
 
 from sharelog.domain import UsageQuery
 from sharelog.store.schema import sessions
-from sharelog.store.usage_rows import Build, build_sessions, session_rows, span_of
+from sharelog.store.usage_rows import (
+    Build,
+    build_sessions,
+    session_rows,
+    span_of,
+)
 from sharelog.timestamps import US_PER_SECOND
 
 SESSION_CHUNK = 1000
@@ -119,14 +124,3 @@ def read_page(
         span = span_of(query, after if i == 0 else (rows[i - 1][2], rows[i - 1][0]), chunk)
         chunks.append(build(conn, account_id, chunk, query.now_us, span=span))
     return chunks, end
-
-
-def location_sort_key(group: dict[str, Any]) -> tuple[Any, ...]:
-    """Count descending, then country, region, city ascending by code point, nulls last."""
-    return (
-        -group["count"],
-        *(
-            (value is None, value or "")
-            for value in (group["country"], group["region"], group["city"])
-        ),
-    )

@@ -221,6 +221,43 @@ def span_of(query: UsageQuery, after: Position | None, rows: Sequence[Any]) -> S
     return Span(query, after, (rows[-1][2], rows[-1][0]))
 
 
+def location_sort_key(group: dict[str, Any]) -> tuple[Any, ...]:
+    """Count descending, then country, region, city ascending by code point, nulls last."""
+    return (
+        -group["count"],
+        *(
+            (value is None, value or "")
+            for value in (group["country"], group["region"], group["city"])
+        ),
+    )
+
+
+Located = tuple[dict[str, int], dict[str, list[dict[str, Any]]]]
+
+
+def located_from(viewer_rows: Sequence[Row]) -> Located:
+    """What ``_locations_of`` reads in SQL, from ``VIEWER_SQL`` rows already read
+    (a feed page lists every viewer anyway: one statement fewer)."""
+    places: dict[str, dict[tuple[Any, Any, Any], int]] = {}
+    for v in viewer_rows:
+        per = places.get(v[0])
+        if per is None:
+            per = places[v[0]] = {}
+        key = (v[4], v[5], v[6])
+        per[key] = per.get(key, 0) + 1
+    counts: dict[str, int] = {}
+    by_session: dict[str, list[dict[str, Any]]] = {}
+    for sid, per in places.items():
+        groups = [
+            {"country": country, "region": region, "city": city, "count": n}
+            for (country, region, city), n in per.items()
+        ]
+        groups.sort(key=location_sort_key)
+        by_session[sid] = groups
+        counts[sid] = sum(per.values())
+    return counts, by_session
+
+
 def build_sessions(
     conn: Connection,
     account_id: int,
@@ -230,19 +267,21 @@ def build_sessions(
     fmt: Callable[[int], str] = format_timestamp,
     *,
     span: Span | None = None,
+    located: Located | None = None,
 ) -> list[dict[str, Any]]:
     """Usage's object of each session row (``SESSION_SQL``'s columns, in that order).
 
     ``fmt`` writes the instants: whole seconds, or microseconds for the change
     feed. ``sources``: each location group also tells whether its viewers'
     locations were looked up from an ip (``"by_ip"``: a sorted list of booleans).
-    ``span``: where the rows lie, when they are a chunk of a window.
+    ``span``: where the rows lie, when they are a chunk of a window. ``located``:
+    the counts and location groups, when the caller has them (``located_from``).
     """
     if not rows:
         return []
     of = _children_of(conn, rows, span)
     share_log = _shares_of(conn, account_id, of, fmt)
-    counts, locations = _locations_of(conn, account_id, of, sources)
+    counts, locations = located or _locations_of(conn, account_id, of, sources)
     result: list[dict[str, Any]] = []
     append = result.append
     for sid, agent, start_us, end_us, agent_name, peak, webcam_s, webcam_open_us in rows:
