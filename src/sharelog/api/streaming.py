@@ -70,6 +70,16 @@ class UsageStream:
         self._page: list[list[Any]] | None = None
         with db.reading() as conn:
             self._prepare(conn, stats)
+        # A streamed body reads its first chunk now, before any byte is sent: a
+        # failure there (no connection, a timeout) is still an error answer with
+        # its status, not a 200 cut short, for CSV and NDJSON exports too.
+        self._rest: Iterator[list[Any]] | None = None
+        self._first: list[Any] | None = None
+        if self._page is None and (
+            self.request.format != "json" or "sessions" in self.request.include
+        ):
+            self._rest = self._stream_chunks()
+            self._first = next(self._rest, None)
 
     def _prepare(self, conn: Connection, cache: StatsCache | None) -> None:
         req, q = self.request, self.request.query
@@ -103,7 +113,16 @@ class UsageStream:
 
     def _chunks(self) -> Iterator[list[Any]]:
         if self._page is not None:
-            return iter(self._page)
+            yield from self._page
+            return
+        if self._rest is None:
+            return
+        first, self._first = self._first, None
+        if first is not None:
+            yield first
+            yield from self._rest
+
+    def _stream_chunks(self) -> Iterator[list[Any]]:
         return usage_store.session_chunks(
             self.db.reading,
             self.account_id,
