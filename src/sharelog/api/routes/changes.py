@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
@@ -11,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from sharelog.api.auth import reader
+from sharelog.api.conditional import FeedAnswer, precondition
 from sharelog.api.feed_wait import ChangeWaiter
 from sharelog.api.openapi import ERRORS, GONE, ChangesPage
 from sharelog.api.params import int_param, single
@@ -27,6 +29,8 @@ router = APIRouter(tags=["changes"])
 
 _TOKEN_KIND = "change-token"
 _SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
+# A conditional long poll woken before its snapshot shows the change waits this long.
+RECHECK_SECONDS = 0.1
 
 
 def encode_position(signer: Signer, account_id: int, seq: int) -> str:
@@ -75,13 +79,32 @@ async def get_changes(
     since_text = single(params, "since")
     limit_text = single(params, "limit")
     page_size = (
-        DEFAULT_CHANGES_LIMIT if limit_text is None else int_param("limit", limit_text, 1, MAX_CHANGES_LIMIT)
+        DEFAULT_CHANGES_LIMIT
+        if limit_text is None
+        else int_param("limit", limit_text, 1, MAX_CHANGES_LIMIT)
     )
     wait_for = _wait_seconds(single(params, "wait"))
     position = 0 if since_text is None else decode_position(signer, account_id, since_text)
     db: Database = request.app.state.db
     waiter: ChangeWaiter = request.app.state.change_waiter
     deadline = time.monotonic() + wait_for
+    # The client holds this very answer: with `wait`, hold the request until
+    # the account moves on (then answer in full) or the time runs out (304).
+    answer = FeedAnswer(position, page_size)
+    pre = await precondition(request, account_id, answer)
+    while pre.not_modified is not None and pre.last_seq is not None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return pre.not_modified
+        seen = pre.last_seq
+        await waiter.wait(account_id, seen, remaining)
+        pre = await precondition(request, account_id, answer)
+        if pre.last_seq == seen:
+            # Woken by a position this snapshot does not show yet (a replica
+            # behind): no busy loop meanwhile.
+            await asyncio.sleep(min(RECHECK_SECONDS, max(0.0, deadline - time.monotonic())))
+    if pre.not_modified is not None:
+        return pre.not_modified
 
     def read() -> FeedPage:
         with db.reading() as conn:
@@ -99,10 +122,11 @@ async def get_changes(
         if page.changes or remaining <= 0:
             break
         await waiter.wait(account_id, page.latest_seq, remaining)
-    return json_response(
+    response = json_response(
         {
             "changes": page.changes,
             "next": encode_position(signer, account_id, page.next_seq),
             "has_more": page.has_more,
         }
     )
+    return pre.stamp(response)

@@ -8,10 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, QueryParams
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from sharelog.api.auth import reader
 from sharelog.api.body import read_json
+from sharelog.api.conditional import WindowAnswer, precondition, usage_answer
 from sharelog.api.openapi import ERRORS, ClientSummary, UsageDocument, UsageNewDocument
 from sharelog.api.responses import json_response
 from sharelog.api.streaming import UsageStream, usage_response
@@ -49,17 +50,20 @@ async def get_usage(
     cursor: str | None = Query(None, description="next_cursor of the previous page."),
     include: str | None = Query(None, description="Comma list of stats, sessions."),
     format: str | None = Query(None, description="json (default), ndjson or csv."),
-) -> StreamingResponse:
+) -> Response:
     """Summary statistics and the session list of a half-open window ``from <= start < to``."""
     usage = await _window_body(request)
     signer = request.app.state.signer
     parsed = parse_usage_request(
         request.query_params, request.headers, usage, now_us(), (signer, principal.account_id)
     )
+    pre = await precondition(request, principal.account_id, usage_answer(parsed))
+    if pre.not_modified is not None:
+        return pre.not_modified
     stream = await run_in_threadpool(
         UsageStream, request.app.state.db, principal.account_id, parsed, signer
     )
-    return usage_response(stream, request.url.path, request.query_params)
+    return pre.stamp(usage_response(stream, request.url.path, request.query_params))
 
 
 async def _window_body(request: Request) -> dict[str, Any] | None:
@@ -96,7 +100,7 @@ async def get_usage_new(
     from_: str | None = Query(None, alias="from", description="Window start (inclusive)."),
     to: str | None = Query(None, description="Window end (exclusive); default now."),
     agent: list[str] | None = Query(None, description="Only these agents (repeatable)."),
-) -> StreamingResponse:
+) -> Response:
     """Every session of the window (as ``/ss/api/usage``: same window, defaults and
     agent filter), streamed, with peak viewers, webcam seconds and located viewers."""
     window = await _window_body(request)
@@ -105,11 +109,14 @@ async def get_usage_new(
         format="usage_new",
         include=frozenset({"sessions"}),
     )
+    pre = await precondition(request, principal.account_id, WindowAnswer(parsed.query))
+    if pre.not_modified is not None:
+        return pre.not_modified
     signer = request.app.state.signer
     stream = await run_in_threadpool(
         UsageStream, request.app.state.db, principal.account_id, parsed, signer
     )
-    return usage_response(stream, request.url.path, request.query_params)
+    return pre.stamp(usage_response(stream, request.url.path, request.query_params))
 
 
 @router.get(
