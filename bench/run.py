@@ -19,6 +19,7 @@ FULL = [
     ["bench.feed", "--sessions", "200000", "--events", "200000"],
     ["bench.load", "--seconds", "60"],
     ["bench.webhooks", "--events", "100000", "--messages", "10000"],
+    ["bench.conditional", "--sessions", "20000", "--seconds", "5"],
 ]
 QUICK = [
     ["bench.events", "--events", "20000"],
@@ -27,6 +28,7 @@ QUICK = [
     ["bench.feed", "--sessions", "20000", "--events", "20000"],
     ["bench.load", "--seconds", "10", "--sessions", "10000"],
     ["bench.webhooks", "--events", "10000", "--messages", "1000"],
+    ["bench.conditional", "--sessions", "5000", "--seconds", "2"],
 ]
 
 

@@ -175,7 +175,7 @@ async def precondition(request: Request, account_id: int, answer: Answer) -> Pre
         return Precondition(headers)
 
     def read() -> AnswerState | None:
-        with db.reading() as conn:
+        with db.reading_one_statement() as conn:
             return answer.read_state(conn, account_id)
 
     state = await run_in_threadpool(read)

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from sharelog.api.auth import reader
 from sharelog.api.conditional import FeedAnswer, precondition
 from sharelog.api.feed_wait import ChangeWaiter
-from sharelog.api.openapi import ERRORS, GONE, ChangesPage
+from sharelog.api.openapi import CONDITIONAL_GET, ERRORS, GONE, ChangesPage
 from sharelog.api.params import int_param, single
 from sharelog.api.responses import json_response
 from sharelog.api.signing import Signer
@@ -62,6 +62,7 @@ def _wait_seconds(text: str | None) -> float:
 @router.get(
     "/ss/api/changes",
     operation_id="getChanges",
+    openapi_extra=CONDITIONAL_GET,
     summary="Everything that changed since a position (incremental sync)",
     response_model=ChangesPage,
     responses={**ERRORS, **GONE},

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from sharelog.api.auth import reader
 from sharelog.api.conditional import WindowAnswer, precondition
-from sharelog.api.openapi import ERRORS
+from sharelog.api.openapi import CONDITIONAL_GET, ERRORS
 from sharelog.api.params import email_param, single, timestamp_param
 from sharelog.api.responses import json_response
 from sharelog.api.usage_request import usage_window
@@ -78,6 +78,7 @@ def local_days(from_us: int, to_us: int, zone: ZoneInfo) -> list[date]:
 @router.get(
     "/ss/api/usage/daily",
     operation_id="getDailyUsage",
+    openapi_extra=CONDITIONAL_GET,
     summary="Meetings and seconds per day",
     response_model=DailyUsage,
     responses=ERRORS,

@@ -12,7 +12,7 @@ from sharelog.api.auth import reader, writer
 from sharelog.api.bodies import parse_sessions_body
 from sharelog.api.body import read_body
 from sharelog.api.conditional import SessionAnswer, precondition
-from sharelog.api.openapi import ERRORS, IngestReply, SessionDetail
+from sharelog.api.openapi import CONDITIONAL_GET, ERRORS, IngestReply, SessionDetail
 from sharelog.api.responses import json_response
 from sharelog.api.session_detail import parse_viewers_page, session_response
 from sharelog.domain import Principal
@@ -27,6 +27,7 @@ router = APIRouter(tags=["sessions"])
 @router.get(
     "/ss/api/sessions/{session_id}",
     operation_id="getSession",
+    openapi_extra=CONDITIONAL_GET,
     summary="One session, with its viewers listed",
     response_model=SessionDetail,
     responses=ERRORS,

@@ -13,7 +13,13 @@ from starlette.responses import Response
 from sharelog.api.auth import reader
 from sharelog.api.body import read_json
 from sharelog.api.conditional import WindowAnswer, precondition, usage_answer
-from sharelog.api.openapi import ERRORS, ClientSummary, UsageDocument, UsageNewDocument
+from sharelog.api.openapi import (
+    CONDITIONAL_GET,
+    ERRORS,
+    ClientSummary,
+    UsageDocument,
+    UsageNewDocument,
+)
 from sharelog.api.responses import json_response
 from sharelog.api.streaming import UsageStream, usage_response
 from sharelog.api.usage_request import UsageRequest, parse_usage_request
@@ -28,6 +34,7 @@ router = APIRouter(tags=["usage"])
 @router.get(
     "/ss/api/usage",
     operation_id="getUsage",
+    openapi_extra=CONDITIONAL_GET,
     summary="Retrieve usage history",
     response_model=UsageDocument,
     responses={
@@ -90,6 +97,7 @@ def _window_only(request: Request, window: dict[str, Any] | None, account_id: in
 @router.get(
     "/ss/api/usage_new",
     operation_id="getUsageNew",
+    openapi_extra=CONDITIONAL_GET,
     summary="Usage history in CrankWheel's newer shape",
     response_model=UsageNewDocument,
     responses=ERRORS,
