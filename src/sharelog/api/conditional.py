@@ -2,8 +2,8 @@
 
 The rule. An answer's tag is a MAC, under the deployment's secret, of:
 
-- the code's version, the path and the query string as sent (every
-  parameter, known or not, so none can be forgotten);
+- the code (a digest of its source), the path and the query string as sent
+  (every parameter, known or not, so none can be forgotten);
 - what the server resolved from elsewhere: the window with its defaults and
   the JSON body's ``from``/``to``, the format (``Accept`` included), the page;
 - the key's account and its positions (``accounts.last_seq`` and
@@ -30,8 +30,11 @@ costs the client one more 200 later, never a stale 304.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Literal, Protocol
 
 import orjson
@@ -190,10 +193,22 @@ async def precondition(request: Request, account_id: int, answer: Answer) -> Pre
     return Precondition(headers, not_modified, state.last_seq)
 
 
+@cache
+def code_version() -> str:
+    """A digest of the running code's source, migrations included: the same on every
+    process and server that runs the same code, another after an upgrade, which may
+    write answers differently (or rewrite rows without new positions)."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _tag(request: Request, account_id: int, answer: Answer, state: AnswerState) -> str:
     signer: Signer = request.app.state.signer
     query = request.scope.get("query_string", b"").decode("latin-1")
     payload = orjson.dumps(
-        [__version__, request.url.path, query, answer.parts(), state.last_seq, state.pruned_seq]
+        [code_version(), request.url.path, query, answer.parts(), state.last_seq, state.pruned_seq]
     )
     return f'W/"{signer.digest(_KIND, account_id, payload)}"'
