@@ -207,8 +207,8 @@ def code_version() -> str:
 
 def _tag(request: Request, account_id: int, answer: Answer, state: AnswerState) -> str:
     signer: Signer = request.app.state.signer
-    query = request.scope.get("query_string", b"").decode("latin-1")
+    path, query = request.scope["path"], request.scope["query_string"].decode("latin-1")
     payload = orjson.dumps(
-        [code_version(), request.url.path, query, answer.parts(), state.last_seq, state.pruned_seq]
+        [code_version(), path, query, answer.parts(), state.last_seq, state.pruned_seq]
     )
     return f'W/"{signer.digest(_KIND, account_id, payload)}"'
