@@ -20,7 +20,10 @@ run to now); it gets no ``ETag``, and ``If-None-Match`` does not apply to it.
 Tags are weak (``W/"..."``): an answer streamed while a write commits may show
 that write under the tag of the position before it (the answer is never
 older than its tag, see below); If-None-Match compares weakly anyway.
-``If-None-Match: *`` is a 304 whenever the answer would be a 200.
+``If-None-Match: *`` is a 304 whenever the answer would be a 200. On the
+change feed with ``wait``, a matching tag holds the request until the account
+moves on (a 200) or the time runs out (the 304): a long poll's client already
+holds the answer that a 304 at once would only confirm.
 
 Replicas: the snapshot that reads the positions comes first, and every later
 read of the request goes to the same engine (``store.replicas.pinned``), so
@@ -30,8 +33,10 @@ costs the client one more 200 later, never a stale 304.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
+import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -45,6 +50,7 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 
 from sharelog import __version__
+from sharelog.api.feed_wait import ChangeWaiter
 from sharelog.api.signing import Signer
 from sharelog.api.usage_request import UsageRequest
 from sharelog.domain import UsageQuery
@@ -57,6 +63,8 @@ CACHE_CONTROL = "private, no-cache"
 ANY: Literal["*"] = "*"
 _OPAQUE_TAG = re.compile(r'(?:W/)?("[^"]*")')
 _KIND = "etag"
+# A long poll woken before its snapshot shows the change looks again this much later.
+RECHECK_SECONDS = 0.1
 
 
 class Answer(Protocol):
@@ -191,6 +199,27 @@ async def precondition(request: Request, account_id: int, answer: Answer) -> Pre
     matched = wanted == ANY or (tag is not None and wanted is not None and tag[2:] in wanted)
     not_modified = Response(status_code=304, headers=headers) if matched else None
     return Precondition(headers, not_modified, state.last_seq)
+
+
+async def held_precondition(
+    request: Request, account_id: int, answer: FeedAnswer, waiter: ChangeWaiter, deadline: float
+) -> Precondition:
+    """``precondition`` for a long poll: while the client holds the current answer,
+    wait for the account to move on (then the answer is in full) until ``deadline``
+    (``time.monotonic()``), then 304."""
+    pre = await precondition(request, account_id, answer)
+    while pre.not_modified is not None and pre.last_seq is not None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        seen = pre.last_seq
+        await waiter.wait(account_id, seen, remaining)
+        pre = await precondition(request, account_id, answer)
+        if pre.last_seq == seen:
+            # Woken by a position this snapshot does not show yet (a replica
+            # behind the one the waiter reads): no busy loop meanwhile.
+            await asyncio.sleep(min(RECHECK_SECONDS, max(0.0, deadline - time.monotonic())))
+    return pre
 
 
 @cache

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 
@@ -12,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from sharelog.api.auth import reader
-from sharelog.api.conditional import FeedAnswer, precondition
+from sharelog.api.conditional import FeedAnswer, held_precondition
 from sharelog.api.feed_wait import ChangeWaiter
 from sharelog.api.openapi import CONDITIONAL_GET, ERRORS, GONE, ChangesPage
 from sharelog.api.params import int_param, single
@@ -29,8 +28,6 @@ router = APIRouter(tags=["changes"])
 
 _TOKEN_KIND = "change-token"
 _SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
-# A conditional long poll woken before its snapshot shows the change waits this long.
-RECHECK_SECONDS = 0.1
 
 
 def encode_position(signer: Signer, account_id: int, seq: int) -> str:
@@ -89,21 +86,8 @@ async def get_changes(
     db: Database = request.app.state.db
     waiter: ChangeWaiter = request.app.state.change_waiter
     deadline = time.monotonic() + wait_for
-    # The client holds this very answer: with `wait`, hold the request until
-    # the account moves on (then answer in full) or the time runs out (304).
     answer = FeedAnswer(position, page_size)
-    pre = await precondition(request, account_id, answer)
-    while pre.not_modified is not None and pre.last_seq is not None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return pre.not_modified
-        seen = pre.last_seq
-        await waiter.wait(account_id, seen, remaining)
-        pre = await precondition(request, account_id, answer)
-        if pre.last_seq == seen:
-            # Woken by a position this snapshot does not show yet (a replica
-            # behind): no busy loop meanwhile.
-            await asyncio.sleep(min(RECHECK_SECONDS, max(0.0, deadline - time.monotonic())))
+    pre = await held_precondition(request, account_id, answer, waiter, deadline)
     if pre.not_modified is not None:
         return pre.not_modified
 
