@@ -116,8 +116,11 @@ def main() -> None:
             for name in best["before"]:
                 was, now = best["before"][name], best["after"][name]
                 target = TARGETS.get(name)
-                verdict = "" if target is None else f"  target >= {target:.0%}: " + (
-                    "met" if now / was >= target else "MISSED"
+                verdict = (
+                    ""
+                    if target is None
+                    else f"  target >= {target:.0%}: "
+                    + ("met" if now / was >= target else "MISSED")
                 )
                 print(f"  {name:<42}{was:>12,.0f}{now:>12,.0f}{now / was:>13.1%}{verdict}")
 

@@ -20,6 +20,7 @@ FULL = [
     ["bench.load", "--seconds", "60"],
     ["bench.webhooks", "--events", "100000", "--messages", "10000"],
     ["bench.datasette", "--sessions", "150000", "--window", "70000"],
+    ["bench.conditional", "--sessions", "20000", "--seconds", "5"],
 ]
 QUICK = [
     ["bench.events", "--events", "20000"],
@@ -29,6 +30,7 @@ QUICK = [
     ["bench.load", "--seconds", "10", "--sessions", "10000"],
     ["bench.webhooks", "--events", "10000", "--messages", "1000"],
     ["bench.datasette", "--sessions", "15000", "--window", "7000"],
+    ["bench.conditional", "--sessions", "5000", "--seconds", "2"],
 ]
 
 

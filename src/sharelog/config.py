@@ -24,8 +24,10 @@ class Settings:
     )
     read_database_url: str = field(
         default="",
-        metadata={"help": "One more read replica (kept for older setups): as one entry of "
-                  "SHARELOG_REPLICA_URLS."},
+        metadata={
+            "help": "One more read replica (kept for older setups): as one entry of "
+            "SHARELOG_REPLICA_URLS."
+        },
     )
     replica_urls: str = field(
         default="",

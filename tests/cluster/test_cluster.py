@@ -63,7 +63,9 @@ def test_reads_go_to_the_standby_while_it_keeps_up_and_positions_are_honoured(
             position = second.headers["Sharelog-Position"]
             assert parse_position(position) > parse_position(first.headers["Sharelog-Position"])
             # Within the lag bound every process reads the standby, which has not s-2.
-            stale = [http.get("/ss/api/sessions/s-2", headers=reader).status_code for _ in range(calls)]
+            stale = [
+                http.get("/ss/api/sessions/s-2", headers=reader).status_code for _ in range(calls)
+            ]
             assert stale == [404] * calls
             listed = http.get("/ss/api/usage", params=WINDOW, headers=reader).json()["sessions"]
             assert [s["id"] for s in listed] == ["s-1"]
@@ -71,7 +73,9 @@ def test_reads_go_to_the_standby_while_it_keeps_up_and_positions_are_honoured(
             assert [c["id"] for c in stale_feed] == ["s-1"]
             # Read-your-writes: with the write's position, the primary answers.
             after = {**reader, "Sharelog-Min-Position": position}
-            fresh = [http.get("/ss/api/sessions/s-2", headers=after).status_code for _ in range(calls)]
+            fresh = [
+                http.get("/ss/api/sessions/s-2", headers=after).status_code for _ in range(calls)
+            ]
             assert fresh == [200] * calls
             listed = http.get("/ss/api/usage", params=WINDOW, headers=after).json()["sessions"]
             assert [s["id"] for s in listed] == ["s-1", "s-2"]
@@ -161,9 +165,7 @@ def test_failover_under_writers_loses_no_acknowledged_write(cluster: Cluster) ->
         stop.set()
         for future in running:
             future.result()
-    recovery = max(
-        min(t for t, s, _ in r if t > killed and s == 200) - killed for r in results
-    )
+    recovery = max(min(t for t, s, _ in r if t > killed and s == 200) - killed for r in results)
     every = [entry for r in results for entry in r]
     assert {s for _, s, _ in every} <= {200, 503}, {s for _, s, _ in every}
     assert all(b["error"]["code"] == "unavailable" for b in bodies)

@@ -35,7 +35,9 @@ def test_every_endpoint_has_a_section_and_a_curl(tmp_path: Path) -> None:
         if path.startswith("/ss/api/"):
             assert f"## `{method} {shown}`" in API, f"{method} {path} has no section in docs/api.md"
         # A path parameter stands for any value: an id, or a shell variable holding one.
-        example = re.compile(re.sub(r"\\\{[^}]*\\\}", r'[^/"\\s]*', re.escape(path)) + r'(?:[/"?\s]|$)')
+        example = re.compile(
+            re.sub(r"\\\{[^}]*\\\}", r'[^/"\\s]*', re.escape(path)) + r'(?:[/"?\s]|$)'
+        )
         curls = [
             line for line in API.splitlines() if line.startswith("curl") and example.search(line)
         ]

@@ -99,9 +99,7 @@ def test_slow_readers_leave_the_pool_and_key_checks_to_everyone_else(db: Databas
                 page = reads.get("/ss/api/usage", params={"from": since, "limit": 5})
                 assert page.status_code == 200, page.text
                 assert len(page.json()["sessions"]) == 5
-                posted = writes.post(
-                    "/ss/api/sessions", json=session_body(sid=f"s-{second}")
-                )
+                posted = writes.post("/ss/api/sessions", json=session_body(sid=f"s-{second}"))
                 assert posted.status_code == 200, posted.text
                 bad = reads.get("/ss/api/usage", headers={"Authorization": "Basic slk_nonsense"})
                 assert bad.status_code == 401

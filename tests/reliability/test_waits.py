@@ -160,7 +160,9 @@ def test_the_sqlite_writer_lock_of_another_process_is_waited_for_only_the_busy_t
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
-        with TestClient(create_app(settings, database=database), raise_server_exceptions=False) as c:
+        with TestClient(
+            create_app(settings, database=database), raise_server_exceptions=False
+        ) as c:
             api = Api(c, tenant)
             started = time.monotonic()
             _unavailable(api.post("/ss/api/sessions", json=session_body()))
@@ -178,7 +180,9 @@ def test_the_sqlite_writer_lock_of_another_process_is_waited_for_only_the_busy_t
 def test_the_sqlite_writer_lock_of_another_thread_is_waited_for_only_the_busy_timeout(
     sqlite_db: Database,
 ) -> None:
-    database = Database(sqlite_db.url, limits=Settings(sqlite_busy_timeout_ms=300).database_limits())
+    database = Database(
+        sqlite_db.url, limits=Settings(sqlite_busy_timeout_ms=300).database_limits()
+    )
     try:
         make_tenant(database, "first")
         with database.writing():

@@ -79,7 +79,9 @@ ignore_startup_parameters = options
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"pgbouncer did not start: {(folder / 'pgbouncer.log').read_text()}")
+                    pytest.fail(
+                        f"pgbouncer did not start: {(folder / 'pgbouncer.log').read_text()}"
+                    )
                 time.sleep(0.1)
         yield direct.set(port=port).render_as_string(hide_password=False)
     finally:

@@ -106,4 +106,3 @@ def test_a_replica_that_does_not_answer_sends_reads_to_the_primary(api: Api) -> 
             assert other.get("/ss/api/sessions/s-primary").status_code == 200
     finally:
         database.dispose()
-

@@ -41,6 +41,7 @@ from sharelog.proxies import TrustedProxies, parse_networks
 from sharelog.removal import Remover
 from sharelog.store import secrets as secret_store
 from sharelog.store.database import Database
+from sharelog.store.replicas import written
 from sharelog.store.usage_stats import StatsCache
 from sharelog.sweeper import Sweeper
 from sharelog.webhooks.addresses import system_resolver
@@ -156,8 +157,14 @@ def key_limiter(settings: Settings, metrics: Metrics) -> RateLimiter | SharedRat
 
 
 def stored_secret(db: Database) -> str:
-    with db.writing() as conn:
-        return secret_store.signing_secret(conn)
+    # Bookkeeping, not the request's own write (the first request to sign
+    # anything, a read as often as not): it gives no Sharelog-Position.
+    request_writes = written.set(None)
+    try:
+        with db.writing() as conn:
+            return secret_store.signing_secret(conn)
+    finally:
+        written.reset(request_writes)
 
 
 def serve_app() -> FastAPI:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections import defaultdict
 from typing import Any
@@ -66,14 +67,16 @@ class ChangeWaiter:
                 self._waiting.pop(account_id, None)
 
     def _ensure_running(self) -> None:
+        # In a context of their own: these tasks outlive the request that starts
+        # them, and must not read through its pinned replica or its min position.
         if self._watcher is None or self._watcher.done():
-            self._watcher = asyncio.create_task(self._watch())
+            self._watcher = asyncio.create_task(self._watch(), context=contextvars.Context())
         if (
             self.db.backend == "postgresql"
             and self.listen_works is not False
             and (self._listener is None or self._listener.done())
         ):
-            self._listener = asyncio.create_task(self._listen())
+            self._listener = asyncio.create_task(self._listen(), context=contextvars.Context())
 
     def _positions(self, ids: list[int]) -> dict[int, int]:
         with self.db.reading() as conn:

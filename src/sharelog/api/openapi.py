@@ -305,6 +305,41 @@ GONE: dict[int | str, dict[str, Any]] = {
 }
 
 
+_VALIDATOR_HEADERS = {
+    "ETag": {
+        "description": "A weak validator of this answer, for If-None-Match; absent when the "
+        "answer changes with the clock (a window that ends now, a session still going on).",
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {
+        "description": "`private, no-cache`: per key, revalidate before reuse.",
+        "schema": {"type": "string"},
+    },
+}
+# The conditional GETs (sharelog.api.conditional), as each route's openapi_extra:
+# merged into the operation FastAPI builds.
+CONDITIONAL_GET: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "If-None-Match",
+            "in": "header",
+            "required": False,
+            "description": "ETags of answers the client holds (or `*`): 304 when the "
+            "answer is still one of them.",
+            "schema": {"type": "string"},
+        }
+    ],
+    "responses": {
+        "200": {"headers": _VALIDATOR_HEADERS},
+        "304": {
+            "description": "Not Modified: the answer is still the one If-None-Match names; "
+            "no body.",
+            "headers": _VALIDATOR_HEADERS,
+        },
+    },
+}
+
+
 def install_openapi(app: FastAPI) -> None:
     """OpenAPI 3.1 with the body schemas that routes reference by hand."""
 

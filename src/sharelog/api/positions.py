@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sharelog.api.errors import error_response
 from sharelog.errors import InvalidParameter
-from sharelog.store.replicas import parse_position, read_after, written
+from sharelog.store.replicas import parse_position, pinned, read_after, written
 
 MIN_POSITION = "Sharelog-Min-Position"
 POSITION = "Sharelog-Position"
@@ -40,6 +40,7 @@ class ReplicaPositions:
         holder: list[str] = []
         read_token = read_after.set(need)
         written_token = written.set(holder)
+        pinned_token = pinned.set(None)
 
         async def send_with_position(message: Message) -> None:
             if message["type"] == "http.response.start" and holder:
@@ -52,3 +53,4 @@ class ReplicaPositions:
         finally:
             read_after.reset(read_token)
             written.reset(written_token)
+            pinned.reset(pinned_token)

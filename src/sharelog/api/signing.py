@@ -44,6 +44,12 @@ class Signer:
         tag = self._tag(self._signing_keys()[0], kind, account_id, payload)
         return base64.urlsafe_b64encode(tag + payload).decode("ascii").rstrip("=")
 
+    def digest(self, kind: str, account_id: int, payload: bytes) -> str:
+        """A short URL-safe name for ``payload`` that only this deployment can make
+        (ETags: opaque, and all new once the secret changes)."""
+        tag = self._tag(self._signing_keys()[0], kind, account_id, payload)
+        return base64.urlsafe_b64encode(tag).decode("ascii").rstrip("=")
+
     def open(self, kind: str, account_id: int, token: str) -> bytes | None:
         """The payload of a token this deployment sealed for this account and kind, else None."""
         try:

@@ -65,7 +65,11 @@ def accounts_create(
 @keys_app.command("create")
 def keys_create(
     account: str = typer.Option(..., "--account", help="Account name or id."),
-    scope: Scope = typer.Option(..., "--scope", help="read (every GET), write (also ingest, delete) or admin (also administer)."),
+    scope: Scope = typer.Option(
+        ...,
+        "--scope",
+        help="read (every GET), write (also ingest, delete) or admin (also administer).",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print {key, scope, account} as JSON."),
     database_url: str | None = DatabaseOption,
 ) -> None:

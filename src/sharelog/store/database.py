@@ -28,7 +28,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
 from sharelog.errors import Unavailable
-from sharelog.store.replicas import ReplicaChooser, commit_position, written
+from sharelog.store.replicas import ReplicaChooser, commit_position, pinned, written
 
 # Seconds a client is told to wait after a 503 for a busy database.
 RETRY_AFTER_SECONDS = 1
@@ -292,9 +292,26 @@ class Database:
         committed) takes a new one per statement, which let a page's end and
         its sessions disagree while sessions were being added.
         """
-        engine = None if primary else self.replicas.choose()
-        with self._snapshot(engine or self.engine) as conn:
+        with self._snapshot(self.engine if primary else self.read_engine()) as conn:
             yield conn
+
+    @contextmanager
+    def reading_one_statement(self) -> Iterator[Connection]:
+        """A read of one statement, which is a snapshot on its own: on PostgreSQL,
+        without the transaction's BEGIN and COMMIT round trips (a conditional
+        GET's check: 530 to 310-380 us). The engine is ``read_engine()``'s."""
+        engine = self.read_engine()
+        if engine.dialect.name != "postgresql":
+            with self._snapshot(engine) as conn:
+                yield conn
+            return
+        with engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    def read_engine(self) -> Engine:
+        """The engine a read goes to: the request's pinned one, else a replica fresh
+        enough, else the primary. May ask a replica its state (once a second)."""
+        return pinned.get() or self.replicas.choose() or self.engine
 
     @contextmanager
     def checking_keys(self) -> Iterator[Connection]:

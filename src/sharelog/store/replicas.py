@@ -34,6 +34,10 @@ read_after: ContextVar[int | None] = ContextVar("sharelog_read_after", default=N
 # request owns (a thread cannot set its caller's context variable, it can fill
 # a list both see). None outside a request: nobody asks for a position.
 written: ContextVar[list[str] | None] = ContextVar("sharelog_written", default=None)
+# The engine every read of the request uses, once set (``sharelog.api.conditional``):
+# an ETag read in one snapshot holds for the answer only if the answer's own
+# snapshots are no older, and two replicas may stand at different positions.
+pinned: ContextVar[Engine | None] = ContextVar("sharelog_pinned", default=None)
 
 # State checks are cached this long (seconds).
 CHECK_INTERVAL_S = 1.0

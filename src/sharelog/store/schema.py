@@ -35,6 +35,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    text,
 )
 
 metadata = MetaData()
@@ -102,6 +103,16 @@ sessions = Table(
     Index("ix_sessions_account_start", "account_id", "start_us", "id"),
     Index("ix_sessions_account_agent_start", "account_id", "agent", "start_us"),
     Index("ix_sessions_account_seq", "account_id", "seq"),
+    # The sessions still going on (a few per account): whether a window holds
+    # one decides whether its answer can have an ETag (sharelog.api.conditional),
+    # asked on every conditional request without walking the window.
+    Index(
+        "ix_sessions_account_ongoing",
+        "account_id",
+        "start_us",
+        sqlite_where=text("end_us IS NULL"),
+        postgresql_where=text("end_us IS NULL"),
+    ),
 )
 
 # Deleted sessions, for the change feed: one row per id, at its latest deletion.

@@ -66,6 +66,10 @@ def fetch(conn: Connection, sql: str, params: Sequence[Any]) -> list[Row]:
     A driver error is raised as SQLAlchemy's own (OperationalError and its
     kin), as ``conn.execute`` would, so the API's handlers map it the same way.
     """
+    if conn.dispatch.before_cursor_execute or conn.dispatch.after_cursor_execute:
+        # Something listens to the engine's statements (a test counting them,
+        # tracing): through SQLAlchemy, so that it sees these too. Same rows.
+        return list(conn.exec_driver_sql(sql, tuple(params)).all())
     cursor = conn.connection.cursor()
     try:
         cursor.execute(sql, params)

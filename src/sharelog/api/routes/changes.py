@@ -11,8 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from sharelog.api.auth import reader
+from sharelog.api.conditional import FeedAnswer, held_precondition
 from sharelog.api.feed_wait import ChangeWaiter
-from sharelog.api.openapi import ERRORS, GONE, ChangesPage
+from sharelog.api.openapi import CONDITIONAL_GET, ERRORS, GONE, ChangesPage
 from sharelog.api.params import int_param, single
 from sharelog.api.responses import json_response
 from sharelog.api.signing import Signer
@@ -58,6 +59,7 @@ def _wait_seconds(text: str | None) -> float:
 @router.get(
     "/ss/api/changes",
     operation_id="getChanges",
+    openapi_extra=CONDITIONAL_GET,
     summary="Everything that changed since a position (incremental sync)",
     response_model=ChangesPage,
     responses={**ERRORS, **GONE},
@@ -75,13 +77,19 @@ async def get_changes(
     since_text = single(params, "since")
     limit_text = single(params, "limit")
     page_size = (
-        DEFAULT_CHANGES_LIMIT if limit_text is None else int_param("limit", limit_text, 1, MAX_CHANGES_LIMIT)
+        DEFAULT_CHANGES_LIMIT
+        if limit_text is None
+        else int_param("limit", limit_text, 1, MAX_CHANGES_LIMIT)
     )
     wait_for = _wait_seconds(single(params, "wait"))
     position = 0 if since_text is None else decode_position(signer, account_id, since_text)
     db: Database = request.app.state.db
     waiter: ChangeWaiter = request.app.state.change_waiter
     deadline = time.monotonic() + wait_for
+    answer = FeedAnswer(position, page_size)
+    pre = await held_precondition(request, account_id, answer, waiter, deadline)
+    if pre.not_modified is not None:
+        return pre.not_modified
 
     def read() -> FeedPage:
         with db.reading() as conn:
@@ -99,10 +107,11 @@ async def get_changes(
         if page.changes or remaining <= 0:
             break
         await waiter.wait(account_id, page.latest_seq, remaining)
-    return json_response(
+    response = json_response(
         {
             "changes": page.changes,
             "next": encode_position(signer, account_id, page.next_seq),
             "has_more": page.has_more,
         }
     )
+    return pre.stamp(response)

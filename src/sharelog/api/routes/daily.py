@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from sharelog.api.auth import reader
-from sharelog.api.openapi import ERRORS
+from sharelog.api.conditional import WindowAnswer, precondition
+from sharelog.api.openapi import CONDITIONAL_GET, ERRORS
 from sharelog.api.params import email_param, single, timestamp_param
 from sharelog.api.responses import json_response
 from sharelog.api.usage_request import usage_window
@@ -77,6 +78,7 @@ def local_days(from_us: int, to_us: int, zone: ZoneInfo) -> list[date]:
 @router.get(
     "/ss/api/usage/daily",
     operation_id="getDailyUsage",
+    openapi_extra=CONDITIONAL_GET,
     summary="Meetings and seconds per day",
     response_model=DailyUsage,
     responses=ERRORS,
@@ -113,6 +115,9 @@ async def get_daily_usage(
         raise InvalidParameter("from", f"the window may span at most {MAX_DAYS} days")
     days = local_days(from_us, to_us, zone)
     query = UsageQuery(from_us=from_us, to_us=to_us, agents=agents, now_us=now)
+    pre = await precondition(request, principal.account_id, WindowAnswer(query, (zone.key,)))
+    if pre.not_modified is not None:
+        return pre.not_modified
     db = request.app.state.db
 
     def load() -> dict[date, tuple[int, int]]:
@@ -120,7 +125,7 @@ async def get_daily_usage(
             return daily_totals(conn, principal.account_id, query, zone)
 
     totals = await run_in_threadpool(load)
-    return json_response(
+    response = json_response(
         {
             "tz": zone.key,
             "days": [
@@ -130,3 +135,4 @@ async def get_daily_usage(
             ],
         }
     )
+    return pre.stamp(response)

@@ -11,7 +11,8 @@ from starlette.responses import Response
 from sharelog.api.auth import reader, writer
 from sharelog.api.bodies import parse_sessions_body
 from sharelog.api.body import read_body
-from sharelog.api.openapi import ERRORS, IngestReply, SessionDetail
+from sharelog.api.conditional import SessionAnswer, precondition
+from sharelog.api.openapi import CONDITIONAL_GET, ERRORS, IngestReply, SessionDetail
 from sharelog.api.responses import json_response
 from sharelog.api.session_detail import parse_viewers_page, session_response
 from sharelog.domain import Principal
@@ -26,6 +27,7 @@ router = APIRouter(tags=["sessions"])
 @router.get(
     "/ss/api/sessions/{session_id}",
     operation_id="getSession",
+    openapi_extra=CONDITIONAL_GET,
     summary="One session, with its viewers listed",
     response_model=SessionDetail,
     responses=ERRORS,
@@ -55,6 +57,10 @@ async def get_session(
         raise NotFound(f"no session {session_id!r} in this account")
     signer = request.app.state.signer
     page = parse_viewers_page(request.query_params, signer, principal.account_id, session_id)
+    shape = () if page is None else (page.limit, page.after)
+    pre = await precondition(request, principal.account_id, SessionAnswer(session_id, shape))
+    if pre.not_modified is not None:
+        return pre.not_modified
     response = await run_in_threadpool(
         session_response,
         request.app.state.db,
@@ -66,7 +72,7 @@ async def get_session(
     )
     if response is None:
         raise NotFound(f"no session {session_id!r} in this account")
-    return response
+    return pre.stamp(response)
 
 
 @router.delete(

@@ -12,7 +12,14 @@ from starlette.responses import Response
 
 from sharelog.api.auth import reader
 from sharelog.api.body import read_json
-from sharelog.api.openapi import ERRORS, ClientSummary, UsageDocument, UsageNewDocument
+from sharelog.api.conditional import WindowAnswer, precondition, usage_answer
+from sharelog.api.openapi import (
+    CONDITIONAL_GET,
+    ERRORS,
+    ClientSummary,
+    UsageDocument,
+    UsageNewDocument,
+)
 from sharelog.api.responses import json_response
 from sharelog.api.streaming import UsageStream, open_usage_stream, usage_response
 from sharelog.api.usage_request import UsageRequest, parse_usage_request
@@ -27,6 +34,7 @@ router = APIRouter(tags=["usage"])
 @router.get(
     "/ss/api/usage",
     operation_id="getUsage",
+    openapi_extra=CONDITIONAL_GET,
     summary="Retrieve usage history",
     response_model=UsageDocument,
     responses={
@@ -56,11 +64,14 @@ async def get_usage(
     parsed = parse_usage_request(
         request.query_params, request.headers, usage, now_us(), (signer, principal.account_id)
     )
+    pre = await precondition(request, principal.account_id, usage_answer(parsed))
+    if pre.not_modified is not None:
+        return pre.not_modified
     state = request.app.state
     stream, body = await run_in_threadpool(
         open_usage_stream, state.db, principal.account_id, parsed, signer, state.usage_stats
     )
-    return usage_response(stream, request.url.path, request.query_params, body)
+    return pre.stamp(usage_response(stream, request.url.path, request.query_params, body))
 
 
 async def _window_body(request: Request) -> dict[str, Any] | None:
@@ -87,6 +98,7 @@ def _window_only(request: Request, window: dict[str, Any] | None, account_id: in
 @router.get(
     "/ss/api/usage_new",
     operation_id="getUsageNew",
+    openapi_extra=CONDITIONAL_GET,
     summary="Usage history in CrankWheel's newer shape",
     response_model=UsageNewDocument,
     responses=ERRORS,
@@ -106,11 +118,14 @@ async def get_usage_new(
         format="usage_new",
         include=frozenset({"sessions"}),
     )
+    pre = await precondition(request, principal.account_id, WindowAnswer(parsed.query))
+    if pre.not_modified is not None:
+        return pre.not_modified
     signer = request.app.state.signer
     stream = await run_in_threadpool(
         UsageStream, request.app.state.db, principal.account_id, parsed, signer
     )
-    return usage_response(stream, request.url.path, request.query_params)
+    return pre.stamp(usage_response(stream, request.url.path, request.query_params))
 
 
 @router.get(
