@@ -159,6 +159,12 @@ def key_limiter(settings: Settings, metrics: Metrics) -> RateLimiter | SharedRat
 def stored_secret(db: Database) -> str:
     # Bookkeeping, not the request's own write (the first request to sign
     # anything, a read as often as not): it gives no Sharelog-Position.
+    # Read first: once made, the secret is there for every process, and a
+    # read-only database (or a replica) can still sign.
+    with db.reading(primary=True) as conn:
+        found = secret_store.stored_signing_secret(conn)
+    if found is not None:
+        return found
     request_writes = written.set(None)
     try:
         with db.writing() as conn:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from typing import Literal, Protocol
 import orjson
 from fastapi import Request
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import Response
@@ -57,6 +59,8 @@ from sharelog.domain import UsageQuery
 from sharelog.store.database import Database
 from sharelog.store.freshness import AnswerState, feed_state, session_state, window_state
 from sharelog.store.replicas import pinned
+
+log = logging.getLogger("sharelog.api")
 
 # Answers are per key: no shared cache keeps them, and a private one asks every time.
 CACHE_CONTROL = "private, no-cache"
@@ -194,8 +198,14 @@ async def precondition(request: Request, account_id: int, answer: Answer) -> Pre
         return Precondition(headers)
     tag = None
     if not (answer.clocked or state.ongoing):
-        tag = _tag(request, account_id, answer, state)
-        headers["ETag"] = tag
+        try:
+            tag = _tag(request, account_id, answer, state)
+        except SQLAlchemyError as exc:
+            # The deployment's secret could not be made (a read-only database
+            # that has none yet): the answer goes out untagged, not refused.
+            log.warning("no ETag: the signing secret is unavailable: %s", exc)
+        else:
+            headers["ETag"] = tag
     matched = wanted == ANY or (tag is not None and wanted is not None and tag[2:] in wanted)
     not_modified = Response(status_code=304, headers=headers) if matched else None
     return Precondition(headers, not_modified, state.last_seq)

@@ -17,6 +17,14 @@ from sharelog.store.schema import server_settings
 _NAME = "signing_secret"
 
 
+def stored_signing_secret(conn: Connection) -> str | None:
+    """The stored secret, or None before anyone has made it."""
+    value = conn.execute(
+        select(server_settings.c.value).where(server_settings.c.name == _NAME)
+    ).scalar_one_or_none()
+    return None if value is None else str(value)
+
+
 def signing_secret(conn: Connection) -> str:
     """The stored secret; the first caller (of any process) creates it."""
     insert_ignoring_conflicts(
