@@ -21,6 +21,7 @@ FULL = [
     ["bench.webhooks", "--events", "100000", "--messages", "10000"],
     ["bench.datasette", "--sessions", "150000", "--window", "70000"],
     ["bench.conditional", "--sessions", "20000", "--seconds", "5"],
+    ["bench.before_after", "--events", "50000", "--sessions", "100000"],
 ]
 QUICK = [
     ["bench.events", "--events", "20000"],
@@ -31,6 +32,7 @@ QUICK = [
     ["bench.webhooks", "--events", "10000", "--messages", "1000"],
     ["bench.datasette", "--sessions", "15000", "--window", "7000"],
     ["bench.conditional", "--sessions", "5000", "--seconds", "2"],
+    ["bench.before_after", "--events", "5000", "--sessions", "10000", "--rounds", "1"],
 ]
 
 
