@@ -13,12 +13,12 @@ and answers "is this idle connection readable?" from the socket itself
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 import typing
 
 import httpcore
 import httpx
-from httpcore._utils import is_socket_readable
 
 from sharelog.webhooks.addresses import Resolver, resolve_async
 
@@ -61,6 +61,20 @@ class CheckedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+def is_socket_readable(sock: socket.socket | None) -> bool:
+    """Whether an idle connection has something to read: on a keep-alive
+    connection between requests, that is the server closing it (or garbage),
+    so it must not be used again."""
+    if sock is None or sock.fileno() == -1:
+        return True
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
 
 
 class WholeRequestStream(httpcore.AsyncNetworkStream):
@@ -181,8 +195,8 @@ class CheckedTransport(httpx.AsyncBaseTransport):
         _closing.add(task)
         task.add_done_callback(_closing.discard)
 
-    def _done(self, connection: httpcore.AsyncHTTPConnection) -> None:
-        idle = self._idle.setdefault(_key(connection._origin), [])
+    def _done(self, connection: httpcore.AsyncHTTPConnection, origin: httpcore.Origin) -> None:
+        idle = self._idle.setdefault(_key(origin), [])
         if connection.is_idle() and len(idle) < self._max_idle:
             idle.append(connection)
         else:
@@ -211,7 +225,7 @@ class CheckedTransport(httpx.AsyncBaseTransport):
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
-            stream=_Body(response, connection, self, request),
+            stream=_Body(response, connection, origin, self, request),
             extensions=response.extensions,
         )
 
@@ -236,11 +250,13 @@ class _Body(httpx.AsyncByteStream):
         self,
         response: httpcore.Response,
         connection: httpcore.AsyncHTTPConnection,
+        origin: httpcore.Origin,
         transport: CheckedTransport,
         request: httpx.Request,
     ) -> None:
         self._response = response
         self._connection = connection
+        self._origin = origin
         self._transport = transport
         self._request = request
 
@@ -255,7 +271,7 @@ class _Body(httpx.AsyncByteStream):
         try:
             await self._response.aclose()
         finally:
-            self._transport._done(self._connection)
+            self._transport._done(self._connection, self._origin)
 
 
 def make_client(resolver: Resolver, allow_private: bool, max_connections: int) -> httpx.AsyncClient:
