@@ -81,13 +81,21 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
         return
     columns = list(rows[0])
     values = itemgetter(*columns)  # C-speed; a tuple per row (needs two columns or more)
+    insert_tuples(conn, table, columns, list(map(values, rows)))
+
+
+def insert_tuples(
+    conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """``bulk_insert`` of rows already made tuples of ``columns``' values."""
+    if not rows:
+        return
     if conn.dialect.name != "postgresql":
         # The driver's executemany with plain tuples: SQLAlchemy's per-row
         # parameter processing was half the cost of an event batch's inserts.
         placeholders = ", ".join("?" for _ in columns)
         conn.exec_driver_sql(
-            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})",
-            list(map(values, rows)),
+            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})", rows
         )
         return
     driver = conn.connection.driver_connection
@@ -97,7 +105,7 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
         cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
     ):
         for row in rows:
-            copy.write_row(values(row))
+            copy.write_row(row)
 
 
 def upsert(

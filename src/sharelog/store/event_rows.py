@@ -3,12 +3,13 @@ each at its new change-feed position, and the viewers it touched."""
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, update
 
 from sharelog.store import segments
-from sharelog.store.bulk import bulk_insert
+from sharelog.store.bulk import bulk_insert, insert_tuples
 from sharelog.store.schema import sessions, viewers
 
 # The merged columns: what events set on a session's row and on a viewer's.
@@ -114,6 +115,11 @@ _PG_ARRAY_TYPES = {
 }
 
 
+# A new viewer's row: its keys, then the merged columns.
+_INSERT_COLUMNS = ("account_id", "session_id", "id", *VIEWER_FIELDS)
+_INSERTED = itemgetter(*_INSERT_COLUMNS[1:])
+
+
 def write_viewers(
     conn: Connection,
     account_id: int,
@@ -124,7 +130,8 @@ def write_viewers(
     for v in touched:
         key = (v["session_id"], v["id"])
         if key not in old:
-            inserts.append({"account_id": account_id, **v})
+            # A tuple straight from the merged dict: no copy of it per viewer.
+            inserts.append((account_id, *_INSERTED(v)))
         elif any(v[f] != old[key][f] for f in VIEWER_FIELDS):
             updates.append(
                 {
@@ -134,7 +141,7 @@ def write_viewers(
                     **{f: v[f] for f in VIEWER_FIELDS},
                 }
             )
-    bulk_insert(conn, viewers, inserts)
+    insert_tuples(conn, viewers, _INSERT_COLUMNS, inserts)
     if updates:
         conn.execute(
             update(viewers)

@@ -143,7 +143,6 @@ def apply_events(
     for sid in session_ids:
         state[sid]["id"] = sid
     viewer_state = {k: dict(v) for k, v in old_viewers.items()}
-    touched_viewers: set[tuple[str, str]] = set()
     new_shares: list[dict[str, Any]] = []
     marks = segments.NewMarks()
     # A session holds at most MAX_SHARES shares and MAX_VIEWERS viewers, as an
@@ -152,20 +151,45 @@ def apply_events(
     viewer_counts = _viewer_counts(conn, account_id, viewer_keys, old_sessions, old_viewers)
     over_limit = 0
 
+    # The viewers' marks by viewer: also the viewers this request touched.
+    viewer_marks = marks.viewers
     for e in accepted:
+        kind = e.type
+        # Viewer events first: they are most of a live product's events.
+        if kind == "viewer.joined" or kind == "viewer.left":
+            key = (e.session_id, e.viewer_id or "")
+            v = viewer_state.get(key)
+            if v is None:
+                if viewer_counts.get(e.session_id, 0) >= MAX_VIEWERS:
+                    over_limit += 1
+                    continue
+                viewer_counts[e.session_id] = viewer_counts.get(e.session_id, 0) + 1
+                v = viewer_state[key] = {"session_id": key[0], "id": key[1], **_NO_VIEWER}
+            joined = kind == "viewer.joined"
+            mark = (e.at_us, e.id, segments.JOIN if joined else segments.LEAVE)
+            found = viewer_marks.get(key)
+            if found is None:
+                viewer_marks[key] = [mark]
+            else:
+                found.append(mark)
+            if joined:
+                _merge_join(v, e)
+            elif v["last_leave_us"] is None or e.at_us > v["last_leave_us"]:
+                v["last_leave_us"] = e.at_us
+            continue
         s = state[e.session_id]
-        if e.type == "session.started":
+        if kind == "session.started":
             if _earlier(e.at_us, e.id, s["start_us"], s["start_key"]):
                 s.update(start_us=e.at_us, start_key=e.id, agent=e.agent)
             # The name last received, in order of arrival (the contract's rule).
             if e.agent_name is not None:
                 s["agent_name"] = e.agent_name
-        elif e.type in segments.WEBCAM_TYPES:
+        elif kind in segments.WEBCAM_TYPES:
             marks.webcam(e)
-        elif e.type == "session.ended":
+        elif kind == "session.ended":
             if s["end_us"] is None or e.at_us > s["end_us"]:
                 s["end_us"] = e.at_us
-        elif e.type == "share.started":
+        elif kind == "share.started":
             if share_counts.get(e.session_id, 0) >= MAX_SHARES:
                 over_limit += 1
                 continue
@@ -182,30 +206,15 @@ def apply_events(
                     "url": e.url,
                 }
             )
-        else:
-            key = (e.session_id, e.viewer_id or "")
-            v = viewer_state.get(key)
-            if v is None:
-                if viewer_counts.get(e.session_id, 0) >= MAX_VIEWERS:
-                    over_limit += 1
-                    continue
-                viewer_counts[e.session_id] = viewer_counts.get(e.session_id, 0) + 1
-                v = viewer_state[key] = {"session_id": key[0], "id": key[1], **_NO_VIEWER}
-            touched_viewers.add(key)
-            marks.viewer(key, e)
-            if e.type == "viewer.joined":
-                _merge_join(v, e)
-            elif v["last_leave_us"] is None or e.at_us > v["last_leave_us"]:
-                v["last_leave_us"] = e.at_us
 
-    for key in touched_viewers:
+    for key in viewer_marks:
         v = viewer_state[key]
         leave, join = v["last_leave_us"], v["last_join_us"]
         v["left_us"] = leave if leave is not None and (join is None or leave >= join) else None
     stale = marks.apply(state, old_sessions, viewer_state)
 
     # The viewers first: the stale stored sessions' peaks are read from them.
-    write_viewers(conn, account_id, [viewer_state[k] for k in touched_viewers], old_viewers)
+    write_viewers(conn, account_id, [viewer_state[k] for k in viewer_marks], old_viewers)
     peaks = stored_peaks(conn, account_id, {sid: state[sid]["end_us"] for sid in sorted(stale)})
     for sid, peak in peaks.items():
         state[sid]["peak"] = peak

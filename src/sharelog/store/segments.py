@@ -167,10 +167,6 @@ class NewMarks:
         self.viewers: dict[tuple[str, str], list[Mark]] = {}
         self.webcams: dict[str, list[Mark]] = {}
 
-    def viewer(self, key: tuple[str, str], event: Any) -> None:
-        kind = JOIN if event.type == "viewer.joined" else LEAVE
-        self.viewers.setdefault(key, []).append((event.at_us, event.id, kind))
-
     def webcam(self, event: Any) -> None:
         kind = JOIN if event.type == "webcam.started" else LEAVE
         self.webcams.setdefault(event.session_id, []).append((event.at_us, event.id, kind))
