@@ -77,7 +77,7 @@ class SenderOptions:
     disable_after_us: int = DISABLE_AFTER_US
     resolver: Resolver = system_resolver
     clock: Any = field(default=now_us)
-    # Outcomes mostly ride along with claims; this flushes them when nothing is claimed.
+    # How often the outcome writer looks whether the sender is stopping.
     flush_seconds: float = 0.25
     claim_batch_seconds: float = 0.01
 
@@ -101,6 +101,8 @@ class Sender:
         self._ready: collections.deque[Ready] = collections.deque()
         self._queued: dict[tuple[int, str], int] = {}
         self._slot_free = asyncio.Event()
+        # Set when an attempt's outcome awaits writing.
+        self._recorded = asyncio.Event()
         self._turn = 0
         # Outcomes taken for a commit that has not finished yet.
         self._writing = 0
@@ -342,6 +344,7 @@ class Sender:
             )
             status = outbox.PENDING if next_us is not None else outbox.FAILED
         self._outcomes.append(Outcome(message, status, next_us, now, code, error))
+        self._recorded.set()
         self._observe(endpoint, message, attempts, status, code, error, next_us, started)
 
     def _observe(
@@ -388,8 +391,15 @@ class Sender:
     # -- writing outcomes back ------------------------------------------------------
 
     async def _flush_loop(self, stop: asyncio.Event) -> None:
+        # Outcomes are written as soon as there are some, a batch per commit
+        # (what finishes during one commit goes in the next): the shorter an
+        # attempt waits unrecorded, the fewer are sent again after a crash.
         while not stop.is_set():
-            await asyncio.sleep(self.options.flush_seconds)
+            try:
+                await asyncio.wait_for(self._recorded.wait(), self.options.flush_seconds)
+            except TimeoutError:
+                continue
+            self._recorded.clear()
             await self._flush()
 
     async def _flush(self) -> None:
