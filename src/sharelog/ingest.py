@@ -92,8 +92,8 @@ class Ingestor:
                 )
         with self.db.writing(account_id) as conn:
             now = now_us()
-            result = event_store.apply_events(conn, account_id, events, now)
-            queued = record_messages(conn, account_id, result.changes, now)
+            result, fresh = event_store.merge_events(conn, account_id, events, now)
+            queued = record_messages(conn, account_id, result.changes, now, fresh)
         if queued:
             wakeup.wake()
         return result

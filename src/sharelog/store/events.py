@@ -29,6 +29,7 @@ from sharelog.limits import MAX_SHARES, MAX_VIEWERS
 from sharelog.store import segments
 from sharelog.store.bulk import bulk_insert, one_of, pairs_of
 from sharelog.store.event_rows import SESSION_FIELDS, VIEWER_FIELDS, write_sessions, write_viewers
+from sharelog.store.fresh import FreshSessions
 from sharelog.store.peaks import stored_peaks
 from sharelog.store.positions import session_change, take_positions
 from sharelog.store.schema import EVENT_SHARE_SEQ, sessions, shares, viewers
@@ -122,9 +123,16 @@ def apply_events(
     conn: Connection, account_id: int, events: Sequence[EventIn], now_us: int
 ) -> EventResult:
     """Claim the events' ids and merge the accepted ones, inside the caller's transaction."""
+    return merge_events(conn, account_id, events, now_us)[0]
+
+
+def merge_events(
+    conn: Connection, account_id: int, events: Sequence[EventIn], now_us: int
+) -> tuple[EventResult, FreshSessions | None]:
+    """``apply_events``, and the sessions it created as merged (for webhook messages)."""
     accepted = claim_event_ids(conn, account_id, events, now_us)
     if not accepted:
-        return EventResult(received=len(events), accepted=0, duplicates=len(events))
+        return EventResult(received=len(events), accepted=0, duplicates=len(events)), None
 
     session_ids = list(dict.fromkeys(e.session_id for e in accepted))
     viewer_keys = list(
@@ -233,13 +241,15 @@ def apply_events(
                 (new["start_us"], new["end_us"]),
             )
         )
-    return EventResult(
+    result = EventResult(
         received=len(events),
         accepted=len(accepted),
         duplicates=len(events) - len(accepted),
         changes=tuple(changes),
         over_limit=over_limit,
     )
+    fresh = {sid: s for sid, s in state.items() if sid not in old_sessions}
+    return result, FreshSessions(fresh, new_shares, viewer_state)
 
 
 def _share_counts(

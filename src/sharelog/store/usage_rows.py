@@ -272,6 +272,7 @@ def build_sessions(
     *,
     span: Span | None = None,
     located: Located | None = None,
+    share_log: dict[str, list[dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
     """Usage's object of each session row (``SESSION_SQL``'s columns, in that order).
 
@@ -279,12 +280,14 @@ def build_sessions(
     feed. ``sources``: each location group also tells whether its viewers'
     locations were looked up from an ip (``"by_ip"``: a sorted list of booleans).
     ``span``: where the rows lie, when they are a chunk of a window. ``located``:
-    the counts and location groups, when the caller has them (``located_from``).
+    the counts and location groups, when the caller has them (``located_from``);
+    ``share_log``: the sessions' shares, likewise (``store.fresh``).
     """
     if not rows:
         return []
     of = _children_of(conn, rows, span)
-    share_log = _shares_of(conn, account_id, of, fmt)
+    if share_log is None:
+        share_log = _shares_of(conn, account_id, of, fmt)
     counts, locations = located or _locations_of(conn, account_id, of, sources)
     result: list[dict[str, Any]] = []
     append = result.append
@@ -332,7 +335,7 @@ def _shares_of(
     rows = fetch(
         conn,
         f"SELECT x.session_id, x.at_us, x.type, x.title, x.url FROM {source} "
-        f"ORDER BY x.session_id, x.at_us, x.seq, x.event_id",
+        f"ORDER BY x.session_id, x.at_us, x.seq, x.event_id{d.collate}",
         params,
     )
     # Rows come by session: a session's list is the one just filled, or a new one.

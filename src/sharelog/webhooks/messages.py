@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from sharelog.domain import SessionChange
 from sharelog.store import outbox
 from sharelog.store import webhooks as endpoint_store
+from sharelog.store.fresh import FreshSessions
 from sharelog.timestamps import format_timestamp
 
 STARTED, ENDED, UPDATED, DELETED = (
@@ -56,7 +57,11 @@ def types_of(change: SessionChange) -> list[str]:
 
 
 def record_messages(
-    conn: Connection, account_id: int, changes: Sequence[SessionChange], now_us: int
+    conn: Connection,
+    account_id: int,
+    changes: Sequence[SessionChange],
+    now_us: int,
+    fresh: FreshSessions | None = None,
 ) -> int:
     """Queue the messages these changes make for the endpoints subscribed to them.
 
@@ -81,12 +86,14 @@ def record_messages(
                 planned.append((change, kind))
     if not planned:
         return 0
-    objects = outbox.session_objects(
-        conn, account_id, [c.id for c, kind in planned if kind != DELETED], now_us
-    )
+    shown = list(dict.fromkeys(c.id for c, kind in planned if kind != DELETED))
+    # Sessions the request created come from its merged rows; the rest are read.
+    objects = {} if fresh is None else fresh.objects(conn, account_id, shown, now_us)
+    stored = [sid for sid in shown if fresh is None or sid not in fresh.sessions]
+    objects.update(outbox.session_objects(conn, account_id, stored, now_us))
     timestamp = format_timestamp(now_us)
     rows: list[dict[str, Any]] = []
-    ids = iter(new_message_ids(len(planned) * len(subscribed)))
+    message_ids = iter(new_message_ids(len(planned) * len(subscribed)))
     for change, kind in planned:
         if kind == DELETED:
             data: dict[str, Any] = {"seq": change.seq, "id": change.id}
@@ -102,7 +109,7 @@ def record_messages(
                     {
                         "account_id": account_id,
                         "endpoint_id": endpoint_id,
-                        "id": next(ids),
+                        "id": next(message_ids),
                         "type": kind,
                         "seq": change.seq,
                         "created_us": now_us,
