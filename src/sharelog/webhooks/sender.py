@@ -103,6 +103,7 @@ class Sender:
         self._slot_free = asyncio.Event()
         # Set when an attempt's outcome awaits writing.
         self._recorded = asyncio.Event()
+        self._stopping = False
         self._turn = 0
         # Outcomes taken for a commit that has not finished yet.
         self._writing = 0
@@ -133,6 +134,8 @@ class Sender:
                 await asyncio.sleep(self.options.claim_batch_seconds)
         finally:
             wakeup.detach()
+            # Stopping: what is in flight finishes, nothing ready starts (it is handed back).
+            self._stopping = True
             if self._tasks:
                 await asyncio.wait(self._tasks, timeout=self.options.timeout_seconds + 1)
             stop.set()
@@ -186,6 +189,8 @@ class Sender:
 
     def _start_ready(self) -> None:
         """Start ready messages while their endpoints and the sender have room."""
+        if self._stopping:
+            return
         options = self.options
         # A message starts only while its claim will outlast the attempt: one
         # whose lease would run out mid-attempt is left to be claimed again.
