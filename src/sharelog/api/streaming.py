@@ -32,7 +32,8 @@ from sharelog.api.usage_request import Cursor, UsageRequest
 from sharelog.exports import CSV_COLUMNS
 from sharelog.store import usage as usage_store
 from sharelog.store.database import Database
-from sharelog.store.usage_rows import Build, build_sessions, export_rows
+from sharelog.store.usage_rows import build_sessions, export_rows
+from sharelog.store.usage_sql import Build
 from sharelog.store.usage_stats import Stats, StatsCache, usage_stats
 from sharelog.timestamps import format_timestamp
 from sharelog.usage_new import usage_new_session

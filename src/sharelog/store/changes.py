@@ -9,7 +9,7 @@ from sqlalchemy import Connection, exists, select
 
 from sharelog.store.details import details_of
 from sharelog.store.schema import accounts, sessions, tombstones
-from sharelog.store.usage_rows import feed_rows
+from sharelog.store.usage_sql import feed_rows
 from sharelog.timestamps import format_timestamp_us
 
 

@@ -19,13 +19,8 @@ import orjson
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from sharelog.store.schema import viewers
-from sharelog.store.usage_rows import (
-    Row,
-    build_sessions,
-    listed_viewers,
-    located_from,
-    started_rows,
-)
+from sharelog.store.usage_rows import build_sessions, located_from
+from sharelog.store.usage_sql import Row, listed_viewers, started_rows
 from sharelog.timestamps import US_PER_SECOND, format_timestamp, whole_seconds
 
 # A viewer's place in the list: its first join and its id.

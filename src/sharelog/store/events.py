@@ -248,8 +248,7 @@ def merge_events(
         changes=tuple(changes),
         over_limit=over_limit,
     )
-    fresh = {sid: s for sid, s in state.items() if sid not in old_sessions}
-    return result, FreshSessions(fresh, new_shares, viewer_state)
+    return result, FreshSessions(state, old_sessions.keys(), new_shares, viewer_state)
 
 
 def _share_counts(

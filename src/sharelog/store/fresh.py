@@ -12,7 +12,7 @@ most of what an endpoint cost ingestion on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,23 +24,28 @@ from sharelog.timestamps import format_timestamp
 
 @dataclass(frozen=True, slots=True)
 class FreshSessions:
-    """The merged state of one events request (references, not copies)."""
+    """The merged state of one events request (references, not copies: nothing is
+    done with it unless an endpoint wants a message)."""
 
-    # Sessions not stored before the request, by id, as merged.
+    # Every session the request touched, by id, as merged.
     sessions: dict[str, dict[str, Any]]
+    # Those of them that were stored before the request.
+    stored: Collection[str]
     # The share rows the request inserted (of any of its sessions).
     shares: list[dict[str, Any]]
     # The viewers the request merged, by (session, viewer).
     viewers: dict[tuple[str, str], dict[str, Any]]
+
+    def created(self, sid: str) -> bool:
+        """Whether the request created this session (it was not stored before)."""
+        return sid in self.sessions and sid not in self.stored
 
     def objects(
         self, conn: Connection, account_id: int, ids: Iterable[str], now_us: int
     ) -> dict[str, dict[str, Any]]:
         """Usage's object of those of ``ids`` that are fresh and started, by id."""
         wanted = {
-            sid
-            for sid in ids
-            if sid in self.sessions and self.sessions[sid]["start_us"] is not None
+            sid for sid in ids if self.created(sid) and self.sessions[sid]["start_us"] is not None
         }
         if not wanted:
             return {}

@@ -19,7 +19,8 @@ from sqlalchemy import Connection, bindparam, func, select, tuple_, update
 
 from sharelog.store.bulk import bulk_insert, one_of
 from sharelog.store.schema import webhook_endpoints, webhook_messages
-from sharelog.store.usage_rows import build_sessions, started_rows
+from sharelog.store.usage_rows import build_sessions
+from sharelog.store.usage_sql import started_rows
 
 _CHUNK = 1000
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"

@@ -18,16 +18,12 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, case, func, litera
 
 from sharelog.domain import UsageQuery
 from sharelog.store.schema import sessions
-from sharelog.store.usage_rows import (
-    Build,
-    build_sessions,
-    session_rows,
-    span_of,
-)
+from sharelog.store.usage_rows import build_sessions
+from sharelog.store.usage_sql import Build, Position, session_rows, span_of
 from sharelog.timestamps import US_PER_SECOND
 
 SESSION_CHUNK = 1000
-# What a session's row gives its usage object: usage_rows.SESSION_SQL's columns,
+# What a session's row gives its usage object: usage_sql.SESSION_SQL's columns,
 # in its order (build_sessions unpacks them by position).
 SESSION_COLUMNS = (
     sessions.c.id,
@@ -58,9 +54,6 @@ def in_window(query: UsageQuery) -> list[ColumnElement[bool]]:
     if query.agents:
         conditions.append(sessions.c.agent.in_(query.agents))
     return conditions
-
-
-Position = tuple[int, str]
 
 
 def session_chunks(

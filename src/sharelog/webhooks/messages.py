@@ -89,7 +89,7 @@ def record_messages(
     shown = list(dict.fromkeys(c.id for c, kind in planned if kind != DELETED))
     # Sessions the request created come from its merged rows; the rest are read.
     objects = {} if fresh is None else fresh.objects(conn, account_id, shown, now_us)
-    stored = [sid for sid in shown if fresh is None or sid not in fresh.sessions]
+    stored = [sid for sid in shown if fresh is None or not fresh.created(sid)]
     objects.update(outbox.session_objects(conn, account_id, stored, now_us))
     timestamp = format_timestamp(now_us)
     rows: list[dict[str, Any]] = []

@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
-import orjson
 from standardwebhooks import Webhook
 
 from sharelog.store import outbox
@@ -35,7 +34,7 @@ from sharelog.store import webhooks as endpoint_store
 from sharelog.store.database import Database
 from sharelog.store.outbox import Claimed, Outcome
 from sharelog.store.webhooks import Endpoint
-from sharelog.timestamps import US_PER_SECOND, format_timestamp, now_us
+from sharelog.timestamps import US_PER_SECOND, now_us
 from sharelog.webhooks.addresses import (
     AddressRefused,
     Resolver,
@@ -44,7 +43,7 @@ from sharelog.webhooks.addresses import (
     resolve_async,
     system_resolver,
 )
-from sharelog.webhooks.outcomes import write_outcomes
+from sharelog.webhooks.outcomes import observe_attempt, write_outcomes
 from sharelog.webhooks.schedule import RETRY_SCHEDULE, next_attempt_us, retry_after_seconds
 from sharelog.webhooks.transport import make_client, read_at_most
 from sharelog.webhooks.wakeup import wakeup
@@ -348,50 +347,10 @@ class Sender:
                 attempts, now, schedule=self.options.schedule, retry_after=wait, rng=self._rng
             )
             status = outbox.PENDING if next_us is not None else outbox.FAILED
-        self._outcomes.append(Outcome(message, status, next_us, now, code, error))
+        outcome = Outcome(message, status, next_us, now, code, error)
+        self._outcomes.append(outcome)
         self._recorded.set()
-        self._observe(endpoint, message, attempts, status, code, error, next_us, started)
-
-    def _observe(
-        self,
-        endpoint: Endpoint,
-        message: Claimed,
-        attempt: int,
-        status: str,
-        code: int | None,
-        error: str | None,
-        next_us: int | None,
-        started: float,
-    ) -> None:
-        result = (
-            "delivered"
-            if status == outbox.DELIVERED
-            else ("failed" if status == outbox.FAILED else "retry")
-        )
-        if self.metrics is not None:
-            self.metrics.count_labelled("webhook_deliveries_total", result=result)
-            if result != "delivered":
-                self.metrics.count_labelled(
-                    "webhook_endpoint_failures_total",
-                    account=str(endpoint.account_id),
-                    endpoint=endpoint.id,
-                )
-        if log.isEnabledFor(logging.INFO):
-            line = {
-                "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "event": "webhook.attempt",
-                "account_id": endpoint.account_id,
-                "endpoint_id": endpoint.id,
-                "message_id": message.id,
-                "type": message.type,
-                "attempt": attempt,
-                "result": result,
-                "status_code": code,
-                "error": error,
-                "next_attempt": None if next_us is None else format_timestamp(next_us),
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            }
-            log.info(orjson.dumps(line).decode())
+        observe_attempt(self.metrics, endpoint, outcome, attempts, time.perf_counter() - started)
 
     # -- writing outcomes back ------------------------------------------------------
 
