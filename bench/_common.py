@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 from sqlalchemy import create_engine, text
 
 from sharelog.domain import Scope
@@ -126,6 +127,13 @@ def fetch(http: httpx.Client, url: str, params: Any) -> tuple[float, bytes, http
                 first = time.perf_counter() - began
             parts.append(chunk)
     return first, b"".join(parts), response.headers
+
+
+def next_cursor_of(page: bytes) -> str | None:
+    """A usage page's ``next_cursor``, its last member: found without parsing the page
+    (a client timed on bytes received, as the whole document is)."""
+    cursor: str | None = orjson.loads(page[page.rindex(b'"next_cursor":') + 14 : -1])
+    return cursor
 
 
 def peak_rss_mb(pid: int) -> float:

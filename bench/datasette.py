@@ -43,6 +43,7 @@ from bench._common import (
     fetch,
     fresh_database,
     make_keys,
+    next_cursor_of,
     peak_rss_mb,
     postgres_available,
     running_server,
@@ -95,8 +96,7 @@ class Sharelog:
             params = {**window, "limit": self.page, **({"cursor": cursor} if cursor else {})}
             first, body, _ = fetch(self.http, "/ss/api/usage", params)
             answers.append((first, body))
-            # next_cursor is the document's last member: no need to parse the page.
-            cursor = orjson.loads(body[body.rindex(b'"next_cursor":') + 14 : -1])
+            cursor = next_cursor_of(body)
             if cursor is None:
                 return answers
 

@@ -300,13 +300,8 @@ class Database:
         """A read of one statement, which is a snapshot on its own: on PostgreSQL,
         without the transaction's BEGIN and COMMIT round trips (a conditional
         GET's check: 530 to 310-380 us). The engine is ``read_engine()``'s."""
-        engine = self.read_engine()
-        if engine.dialect.name != "postgresql":
-            with self._snapshot(engine) as conn:
-                yield conn
-            return
-        with engine.connect() as conn:
-            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+        with self._one_statement(self.read_engine()) as conn:
+            yield conn
 
     def read_engine(self) -> Engine:
         """The engine a read goes to: the request's pinned one, else a replica fresh
@@ -315,9 +310,20 @@ class Database:
 
     @contextmanager
     def checking_keys(self) -> Iterator[Connection]:
-        """A read on the primary through the key pool (``Limits.key_pool_size``)."""
-        with self._snapshot(self.key_engine) as conn:
+        """A read of one statement on the primary through the key pool
+        (``Limits.key_pool_size``): every request's first, so without BEGIN and
+        COMMIT on PostgreSQL (0.75 to 0.48 ms a key check in process)."""
+        with self._one_statement(self.key_engine) as conn:
             yield conn
+
+    @contextmanager
+    def _one_statement(self, engine: Engine) -> Iterator[Connection]:
+        if engine.dialect.name != "postgresql":
+            with self._snapshot(engine) as conn:
+                yield conn
+            return
+        with engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
     def _snapshot(self, engine: Engine) -> Iterator[Connection]:
