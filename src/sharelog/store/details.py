@@ -146,15 +146,49 @@ def _viewer_entry(v: Row, runs_to_us: int, fmt: Callable[[int], str]) -> dict[st
     _, vid, joined_us, left_us, country, region, city, stored, browser, system, device = v
     joined = fmt(joined_us)
     left = None if left_us is None else fmt(left_us)
+    stop_us = runs_to_us if left_us is None else left_us
     segments: list[Any] = orjson.loads(stored) if stored else []  # [[joined, left], ...]
-    entries = []
+    if len(segments) == 1 and segments[0] == [joined_us, left_us]:
+        # Most viewers watch once: their one segment is their joined and left,
+        # whose instants are written already (writing them is most of the cost).
+        watched = (stop_us - joined_us) // US_PER_SECOND if stop_us > joined_us else 0
+        entries = [{"joined": joined, "left": left}]
+    else:
+        watched, entries = _segment_entries(
+            segments, joined_us, joined, left_us, left, runs_to_us, fmt
+        )
+    return {
+        "id": vid,
+        "joined": joined,
+        "left": left,
+        "seconds": whole_seconds(joined_us, stop_us),
+        "country": country,
+        "region": region,
+        "city": city,
+        "segments": entries,
+        "watched_seconds": watched,
+        "browser": browser,
+        "os": system,
+        "device": device,
+    }
+
+
+def _segment_entries(
+    segments: list[Any],
+    joined_us: int,
+    joined: str,
+    left_us: int | None,
+    left: str | None,
+    runs_to_us: int,
+    fmt: Callable[[int], str],
+) -> tuple[int, list[dict[str, Any]]]:
+    """A viewer's seconds watched and its ``segments`` entries, from its stored segments."""
     watched = 0
+    entries = []
     for j, lft in segments:
         stop = runs_to_us if lft is None else lft
         if stop > j:
             watched += (stop - j) // US_PER_SECOND
-        # Most viewers watch once: their one segment is their joined and left,
-        # whose instants are written already (writing them is most of the cost).
         entries.append(
             {
                 "joined": joined if j == joined_us else fmt(j),
@@ -165,17 +199,4 @@ def _viewer_entry(v: Row, runs_to_us: int, fmt: Callable[[int], str]) -> dict[st
                 else fmt(lft),
             }
         )
-    return {
-        "id": vid,
-        "joined": joined,
-        "left": left,
-        "seconds": whole_seconds(joined_us, runs_to_us if left_us is None else left_us),
-        "country": country,
-        "region": region,
-        "city": city,
-        "segments": entries,
-        "watched_seconds": watched,
-        "browser": browser,
-        "os": system,
-        "device": device,
-    }
+    return watched, entries
