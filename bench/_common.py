@@ -85,10 +85,18 @@ def make_keys(url: str, account: str = "bench") -> tuple[int, str, str]:
 
 
 @contextmanager
-def running_server(url: str, *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``sharelog serve`` on a free loopback port; yields (base URL, process)."""
+def running_server(
+    url: str, *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``sharelog serve`` on a free loopback port (``env``: more of its environment);
+    yields (base URL, process)."""
     port = free_port()
-    env = {**os.environ, "SHARELOG_DATABASE_URL": url, "SHARELOG_LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        "SHARELOG_DATABASE_URL": url,
+        "SHARELOG_LOG_LEVEL": "warning",
+        **(env or {}),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "sharelog", "serve", "--port", str(port), *args],
         env=env,
@@ -151,6 +159,9 @@ class Timer:
 
     def __exit__(self, *_: object) -> None:
         self.seconds = time.perf_counter() - self.start
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
 
 
 def row(label: str, count: int, seconds: float, unit: str, baseline: float | None = None) -> str:

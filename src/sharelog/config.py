@@ -153,6 +153,13 @@ class Settings:
         default=True,
         metadata={"help": "`serve` also sends webhooks (`--no-deliver` turns it off)."},
     )
+    feed_entries: bool = field(
+        default=True,
+        metadata={
+            "help": "Write the change feed's entries of ended sessions ahead, in a "
+            "background thread (a catch-up then sends them as they are)."
+        },
+    )
     webhook_allow_private: bool = field(
         default=False,
         metadata={

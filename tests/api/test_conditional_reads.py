@@ -120,8 +120,10 @@ def test_every_read_of_a_conditional_request_goes_to_the_engine_that_read_its_ta
     # chunks): without a pin, round robin would spread them over both replicas.
     api.import_sessions(*(session_body(f"s-{i}") for i in range(4)))
     engines = (database.engine, *database.replica_engines)
-    # Once: the secret that signs tags is read from the primary.
+    # Once: the secret that signs tags is read from the primary, and the key's
+    # use and the account's feed read are recorded there (once a minute each).
     api.get("/ss/api/usage", params=WINDOW)
+    api.get("/ss/api/changes")
     requests = [
         ("/ss/api/usage", WINDOW),
         ("/ss/api/usage", {**WINDOW, "format": "ndjson"}),

@@ -39,6 +39,7 @@ from sharelog.geo import open_locator
 from sharelog.ingest import Ingestor
 from sharelog.proxies import TrustedProxies, parse_networks
 from sharelog.removal import Remover
+from sharelog.renderer import RENDER_INTERVAL_SECONDS, EntryRenderer
 from sharelog.store import secrets as secret_store
 from sharelog.store.database import Database
 from sharelog.store.replicas import written
@@ -80,7 +81,11 @@ def create_app(
             options = sender_options(settings, app.state.webhook_resolver)
             sender = asyncio.create_task(Sender(db, options, app.state.metrics).run(stop))
         sweeper.start()
+        if renderer is not None:
+            renderer.start()
         yield
+        if renderer is not None:
+            renderer.stop()
         sweeper.stop()
         await app.state.change_waiter.close()
         stop.set()
@@ -113,6 +118,7 @@ def create_app(
         app.state.remover, settings.tombstone_days, settings.retention_interval_seconds
     )
     app.state.retention = sweeper
+    renderer = EntryRenderer(db, RENDER_INTERVAL_SECONDS) if settings.feed_entries else None
     app.state.metrics = Metrics()
     # How webhook hosts are resolved; tests put their own names here.
     app.state.webhook_resolver = system_resolver

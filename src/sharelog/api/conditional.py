@@ -34,13 +34,10 @@ costs the client one more 200 later, never a stale 304.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import re
 import time
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Literal, Protocol
 
 import orjson
@@ -51,10 +48,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
-from sharelog import __version__
 from sharelog.api.feed_wait import ChangeWaiter
 from sharelog.api.signing import Signer
 from sharelog.api.usage_request import UsageRequest
+from sharelog.code_version import code_version
 from sharelog.domain import UsageQuery
 from sharelog.store.database import Database
 from sharelog.store.freshness import AnswerState, feed_state, session_state, window_state
@@ -230,18 +227,6 @@ async def held_precondition(
             # behind the one the waiter reads): no busy loop meanwhile.
             await asyncio.sleep(min(RECHECK_SECONDS, max(0.0, deadline - time.monotonic())))
     return pre
-
-
-@cache
-def code_version() -> str:
-    """A digest of the running code's source, migrations included: the same on every
-    process and server that runs the same code, another after an upgrade, which may
-    write answers differently (or rewrite rows without new positions)."""
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256(__version__.encode())
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def _tag(request: Request, account_id: int, answer: Answer, state: AnswerState) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, exists, select
 
 from sharelog.store.details import details_of
@@ -24,26 +25,39 @@ class FeedPage:
     has_more: bool
     # The account's latest position in the same snapshot (a long poll waits past it).
     latest_seq: int
+    # When the account last read its feed, as recorded (sharelog.renderer).
+    feed_read_us: int | None = None
 
 
 def read_changes(
-    conn: Connection, account_id: int, since: int, limit: int, now_us: int
+    conn: Connection,
+    account_id: int,
+    since: int,
+    limit: int,
+    now_us: int,
+    *,
+    stored: str | None = None,
 ) -> FeedPage:
     """Each session whose latest ``seq`` is after ``since``, once, at that ``seq``.
 
     Sessions not yet in usage (no start) are left out until they are; a
     tombstone is left out once its id has started again (its session is then
     listed at a later ``seq``). Raises PositionGone for a pruned position.
+    ``stored``: the code version whose stored entries (``sharelog.feed_entries``)
+    may stand for a session, as JSON to embed (``orjson.Fragment``), not a dict.
     """
     positions = conn.execute(
-        select(accounts.c.pruned_seq, accounts.c.last_seq).where(accounts.c.id == account_id)
+        select(accounts.c.pruned_seq, accounts.c.last_seq, accounts.c.feed_read_us).where(
+            accounts.c.id == account_id
+        )
     ).first()
     pruned, latest = (int(positions[0]), int(positions[1])) if positions else (0, 0)
+    read_us = positions[2] if positions else None
     # At 0 a client holds nothing, so no deletion it missed can matter.
     if 0 < since < pruned:
         raise PositionGone(since)
     # The sessions' own columns come with their positions: no second read by id.
-    live = feed_rows(conn, account_id, since, limit + 1)
+    live = feed_rows(conn, account_id, since, limit + 1, stored)
     restarted = exists().where(
         sessions.c.account_id == tombstones.c.account_id,
         sessions.c.id == tombstones.c.id,
@@ -61,9 +75,17 @@ def read_changes(
     )
     page = merged[:limit]
     on_page = {sid for _, sid, _, alive in page if alive}
-    details = details_of(
-        conn, account_id, [r[2:] for r in live if r[2] in on_page], now_us, format_timestamp_us
+    # An entry stands for an ended session only: an ongoing one's runs to now.
+    kept = {r[2]: r[-1] for r in live if r[-1] is not None and r[5] is not None}
+    details: dict[str, Any] = details_of(
+        conn,
+        account_id,
+        [r[2:-1] for r in live if r[2] in on_page and r[2] not in kept],
+        now_us,
+        format_timestamp_us,
     )
+    for sid, body in kept.items():
+        details[sid] = orjson.Fragment(body)
     changes = [
         {
             "seq": seq,
@@ -79,4 +101,5 @@ def read_changes(
         next_seq=page[-1][0] if page else since,
         has_more=len(merged) > limit,
         latest_seq=latest,
+        feed_read_us=None if read_us is None else int(read_us),
     )

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, delete, select
 from sharelog.domain import IngestResult, SessionIn
 from sharelog.store import segments
 from sharelog.store.bulk import bulk_insert, one_of
+from sharelog.store.feed_entries import delete_entries
 from sharelog.store.positions import session_change, take_positions
 from sharelog.store.schema import sessions, shares, viewers
 
@@ -41,6 +42,7 @@ def delete_sessions(conn: Connection, account_id: int, ids: Sequence[str]) -> No
                 sessions.c.account_id == account_id, one_of(conn, sessions.c.id, ids)
             )
         )
+        delete_entries(conn, account_id, ids)
 
 
 def import_sessions(

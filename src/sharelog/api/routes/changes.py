@@ -17,9 +17,11 @@ from sharelog.api.openapi import CONDITIONAL_GET, ERRORS, GONE, ChangesPage
 from sharelog.api.params import int_param, single
 from sharelog.api.responses import json_response
 from sharelog.api.signing import Signer
+from sharelog.code_version import code_version
 from sharelog.domain import Principal
 from sharelog.errors import Gone, InvalidParameter
 from sharelog.limits import DEFAULT_CHANGES_LIMIT, MAX_CHANGES_LIMIT, MAX_WAIT_SECONDS
+from sharelog.renderer import feed_read_noted, note_feed_read
 from sharelog.store.changes import FeedPage, PositionGone, read_changes
 from sharelog.store.database import Database
 from sharelog.timestamps import now_us
@@ -93,7 +95,9 @@ async def get_changes(
 
     def read() -> FeedPage:
         with db.reading() as conn:
-            return read_changes(conn, account_id, position, page_size, now_us())
+            return read_changes(
+                conn, account_id, position, page_size, now_us(), stored=code_version()
+            )
 
     while True:
         try:
@@ -107,6 +111,8 @@ async def get_changes(
         if page.changes or remaining <= 0:
             break
         await waiter.wait(account_id, page.latest_seq, remaining)
+    if not feed_read_noted(page.feed_read_us):
+        await run_in_threadpool(note_feed_read, db, account_id)
     response = json_response(
         {
             "changes": page.changes,
