@@ -16,6 +16,7 @@ import threading
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from sharelog.background import Periodic
 from sharelog.code_version import code_version
 from sharelog.errors import Unavailable
 from sharelog.store import feed_entries as store
@@ -36,31 +37,17 @@ FOLLOWED_DAYS = 7
 MINUTE_US = 60_000_000
 
 
-class EntryRenderer:
-    """A daemon thread that renders what every account's positions moved past."""
+class EntryRenderer(Periodic):
+    """Renders what every followed account's positions moved past, every interval."""
+
+    name = "feed-entries"
 
     def __init__(self, db: Database, interval_seconds: float) -> None:
+        super().__init__(interval_seconds, log)
         self.db = db
-        self.interval_seconds = interval_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="feed-entries", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                render_pending(self.db, self._stop)
-            except Exception:  # the database may be away; the next round tries again
-                log.warning("rendering the change feed's entries failed", exc_info=True)
-            self._stop.wait(self.interval_seconds)
+    def round(self) -> None:
+        render_pending(self.db, self.stopping)
 
 
 def render_pending(db: Database, stop: threading.Event | None = None) -> int:
