@@ -61,19 +61,23 @@ def render_pending(db: Database, stop: threading.Event | None = None) -> int:
     written = 0
     followed_since = now_us() - FOLLOWED_DAYS * 86_400 * US_PER_SECOND
     with db.reading(primary=True) as conn:
-        behind = store.accounts_behind(conn, followed_since)
-    for account_id, rendered in behind:
+        behind = store.accounts_behind(conn, followed_since, version)
+    for seen in behind:
+        rendered = seen.start(version)
         while stop is None or not stop.is_set():
             with db.reading(primary=True) as conn:
-                chunk = store.render_after(conn, account_id, rendered, RENDER_CHUNK, now_us())
-            if chunk.through_seq <= rendered:
+                chunk = store.render_after(conn, seen.account_id, rendered, RENDER_CHUNK, now_us())
+            if chunk.through_seq <= rendered and seen.rendered_version == version:
                 break
-            with db.writing() as conn:
-                if not store.claim(conn, account_id, rendered, chunk.through_seq):
+            # The account's write lock, as every writer of its sessions takes it
+            # first: the claim and the entries' rows are then locked in one order.
+            with db.writing(seen.account_id) as conn:
+                if not store.claim(conn, seen, chunk.through_seq, version):
                     break
-                store.write_entries(conn, account_id, version, chunk.entries)
+                store.write_entries(conn, seen.account_id, version, chunk.entries)
             written += len(chunk.entries)
             rendered = chunk.through_seq
+            seen = store.Progress(seen.account_id, rendered, version)
     return written
 
 

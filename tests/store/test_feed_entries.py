@@ -12,13 +12,17 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
+from sharelog import renderer
 from sharelog.api import create_app
 from sharelog.code_version import code_version
 from sharelog.config import Settings
 from sharelog.renderer import render_pending
 from sharelog.store import feed_entries as entry_store
 from sharelog.store.database import Database
+from sharelog.store.positions import mark_deleted
 from sharelog.store.schema import accounts, feed_entries, sessions
+from sharelog.store.sessions import delete_sessions
+from sharelog.timestamps import now_us
 from tests.conftest import Api, Tenant, session_body
 
 
@@ -224,3 +228,77 @@ def test_a_running_server_renders_by_itself(
             break
         assert time.monotonic() < deadline, f"{behind} positions not rendered, {count} entries"
         time.sleep(0.1)
+
+
+def test_entries_of_other_code_are_made_again_from_the_start(
+    api: Api, db: Database, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(api)
+    pages(api)
+    assert render_pending(db) == 5
+    monkeypatch.setattr(renderer, "code_version", lambda: "upgraded")
+    # Nothing moved, but the code did: every entry is made again, by it.
+    assert render_pending(db) == 5
+    with db.reading() as conn:
+        versions = set(conn.execute(select(feed_entries.c.version)).scalars())
+        rendered_by = conn.execute(
+            select(accounts.c.rendered_version).where(accounts.c.id == tenant.account_id)
+        ).scalar_one()
+    assert versions == {"upgraded"} and rendered_by == "upgraded"
+    assert render_pending(db) == 0
+
+
+def test_no_entry_is_written_for_a_session_deleted_after_its_snapshot(
+    api: Api, db: Database, tenant: Tenant
+) -> None:
+    api.import_sessions(session_body("s-1"), session_body("s-2"))
+    with db.reading() as conn:
+        chunk = entry_store.render_after(conn, tenant.account_id, 0, 500, now_us())
+    assert [sid for sid, _, _ in chunk.entries] == ["s-1", "s-2"]
+    status = api.client.delete(
+        "/ss/api/sessions/s-1", headers={"Authorization": f"Basic {api.tenant.write_key}"}
+    ).status_code
+    assert status == 204
+    with db.writing(tenant.account_id) as conn:
+        entry_store.write_entries(conn, tenant.account_id, code_version(), chunk.entries)
+    assert set(stored(db, tenant)) == {"s-2"}
+
+
+def test_a_renderer_waits_for_a_writer_of_the_account(
+    api: Api, db: Database, tenant: Tenant
+) -> None:
+    """A deletion locks the entry's row, then the account's; the renderer takes the
+    account's write lock first, as every writer does, so the two never deadlock."""
+    api.import_sessions(session_body("s-1"), session_body("s-2"))
+    pages(api)
+    assert render_pending(db) == 2
+    late = {
+        "id": "late",
+        "session": "s-1",
+        "type": "viewer.joined",
+        "viewer": "v",
+        "at": "2026-11-02T10:05:00Z",
+    }
+    post_events(api, [late])  # s-1 at a new position: the next chunk's
+    errors: list[BaseException] = []
+    deleting = threading.Event()
+
+    def delete_s1() -> None:
+        try:
+            with db.writing(tenant.account_id) as conn:
+                delete_sessions(conn, tenant.account_id, ["s-1"])
+                deleting.set()
+                time.sleep(0.3)  # the renderer runs meanwhile
+                mark_deleted(conn, tenant.account_id, ["s-1"], now_us())
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            deleting.set()
+
+    writer = threading.Thread(target=delete_s1)
+    writer.start()
+    deleting.wait()
+    render_pending(db)
+    writer.join()
+    assert errors == []
+    assert set(stored(db, tenant)) == {"s-2"}

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, delete, select, update
 
 from sharelog.store.bulk import insert_tuples, one_of
 from sharelog.store.details import details_of
-from sharelog.store.schema import accounts, feed_entries
+from sharelog.store.schema import accounts, feed_entries, sessions
 from sharelog.store.usage_sql import Row, feed_rows
 from sharelog.timestamps import format_timestamp_us
 
@@ -31,16 +31,30 @@ class Rendered:
     through_seq: int
 
 
-def accounts_behind(conn: Connection, followed_since_us: int) -> list[tuple[int, int]]:
-    """(account, rendered_seq) of every account that read its feed since
-    ``followed_since_us`` and has positions not rendered yet."""
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far an account's entries are rendered, and by which code."""
+
+    account_id: int
+    rendered_seq: int
+    rendered_version: str | None
+
+    def start(self, version: str) -> int:
+        """Where ``version`` renders from: entries of other code are all made again."""
+        return self.rendered_seq if self.rendered_version == version else 0
+
+
+def accounts_behind(conn: Connection, followed_since_us: int, version: str) -> list[Progress]:
+    """Every account that read its feed since ``followed_since_us`` and has positions
+    not rendered yet, or rendered by other code."""
     rows = conn.execute(
-        select(accounts.c.id, accounts.c.rendered_seq).where(
-            accounts.c.last_seq > accounts.c.rendered_seq,
+        select(accounts.c.id, accounts.c.rendered_seq, accounts.c.rendered_version).where(
             accounts.c.feed_read_us >= followed_since_us,
+            (accounts.c.last_seq > accounts.c.rendered_seq)
+            | ((accounts.c.last_seq > 0) & accounts.c.rendered_version.is_distinct_from(version)),
         )
     ).all()
-    return [(int(r[0]), int(r[1])) for r in rows]
+    return [Progress(int(r[0]), int(r[1]), r[2]) for r in rows]
 
 
 def note_feed_read(conn: Connection, account_id: int, minute_us: int) -> None:
@@ -78,13 +92,18 @@ def render_after(
     return Rendered(entries, through)
 
 
-def claim(conn: Connection, account_id: int, from_seq: int, through_seq: int) -> bool:
-    """Move the account's ``rendered_seq`` from ``from_seq`` to ``through_seq``; False
-    when another renderer moved it first (its entries are then kept, not these)."""
+def claim(conn: Connection, seen: Progress, through_seq: int, version: str) -> bool:
+    """Move the account's rendering from what ``seen`` read to ``through_seq`` by
+    ``version``; False when another renderer moved it first (its entries are then
+    kept, not these)."""
     moved = conn.execute(
         update(accounts)
-        .where(accounts.c.id == account_id, accounts.c.rendered_seq == from_seq)
-        .values(rendered_seq=through_seq)
+        .where(
+            accounts.c.id == seen.account_id,
+            accounts.c.rendered_seq == seen.rendered_seq,
+            accounts.c.rendered_version.is_not_distinct_from(seen.rendered_version),
+        )
+        .values(rendered_seq=through_seq, rendered_version=version)
     )
     return moved.rowcount == 1
 
@@ -102,8 +121,21 @@ def write_entries(
     """
     if not entries:
         return
-    delete_entries(conn, account_id, [sid for sid, _, _ in entries])
-    rows = [(account_id, sid, seq, version, body) for sid, seq, body in entries]
+    ids = [sid for sid, _, _ in entries]
+    delete_entries(conn, account_id, ids)
+    # Only sessions still at the position they were rendered at: one deleted (or
+    # changed) since the snapshot would otherwise leave a row nothing removes.
+    current = {
+        (r[0], int(r[1]))
+        for r in conn.execute(
+            select(sessions.c.id, sessions.c.seq).where(
+                sessions.c.account_id == account_id, one_of(conn, sessions.c.id, ids)
+            )
+        )
+    }
+    rows = [
+        (account_id, sid, seq, version, body) for sid, seq, body in entries if (sid, seq) in current
+    ]
     insert_tuples(conn, feed_entries, ("account_id", "id", "seq", "version", "body"), rows)
 
 

@@ -60,6 +60,8 @@ accounts = Table(
     # How far the change feed's entries are written (sharelog.feed_entries): every
     # ended session changed at or before this position has had its entry made.
     Column("rendered_seq", BigInteger, nullable=False, server_default="0"),
+    # The code that rendered up to there: other code starts again from 0.
+    Column("rendered_version", String(16), nullable=True),
     # When the account last read its change feed, to the minute: only accounts
     # that follow it have their entries written ahead.
     Column("feed_read_us", BigInteger, nullable=True),

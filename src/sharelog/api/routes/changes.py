@@ -7,6 +7,7 @@ import time
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -111,8 +112,6 @@ async def get_changes(
         if page.changes or remaining <= 0:
             break
         await waiter.wait(account_id, page.latest_seq, remaining)
-    if not feed_read_noted(page.feed_read_us):
-        await run_in_threadpool(note_feed_read, db, account_id)
     response = json_response(
         {
             "changes": page.changes,
@@ -120,4 +119,7 @@ async def get_changes(
             "has_more": page.has_more,
         }
     )
+    if not feed_read_noted(page.feed_read_us):
+        # After the answer is sent: a read never waits for the writer's lock.
+        response.background = BackgroundTask(note_feed_read, db, account_id)
     return pre.stamp(response)

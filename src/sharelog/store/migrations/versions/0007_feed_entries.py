@@ -1,5 +1,5 @@
-"""The change feed's entries, written ahead: ``feed_entries``, ``accounts.rendered_seq``
-and ``accounts.feed_read_us``.
+"""The change feed's entries, written ahead: ``feed_entries``, and on ``accounts``
+``rendered_seq``, ``rendered_version`` and ``feed_read_us``.
 
 A feed page built every session from its rows (shares, viewers, segments) on
 every request: 2.4 times the bytes of a usage session, about 30 us a session
@@ -29,6 +29,7 @@ def upgrade() -> None:
         "accounts",
         sa.Column("rendered_seq", sa.BigInteger(), nullable=False, server_default="0"),
     )
+    op.add_column("accounts", sa.Column("rendered_version", sa.String(16), nullable=True))
     op.add_column("accounts", sa.Column("feed_read_us", sa.BigInteger(), nullable=True))
     op.create_table(
         "feed_entries",
@@ -42,6 +43,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("feed_entries")
-    with op.batch_alter_table("accounts") as batch:
+    # Never a copy of `accounts` on SQLite: dropping the original would delete
+    # every row that references it (ON DELETE CASCADE), sessions and keys with
+    # them. SQLite drops a column in place since 3.35.
+    with op.batch_alter_table("accounts", recreate="never") as batch:
         batch.drop_column("feed_read_us")
+        batch.drop_column("rendered_version")
         batch.drop_column("rendered_seq")

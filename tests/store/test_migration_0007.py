@@ -1,0 +1,45 @@
+"""Migration 0007 adds the change feed's entries; its downgrade keeps every row."""
+
+from __future__ import annotations
+
+from alembic import command
+from sqlalchemy import inspect, text
+
+from sharelog.store import migrate
+from sharelog.store.database import make_engine
+from tests.store.test_migration_0005 import empty_url  # noqa: F401  (a fixture)
+
+
+def test_a_downgrade_of_0007_keeps_every_account_key_and_session(
+    empty_url: str,  # noqa: F811
+) -> None:
+    # The service's own engine: on SQLite it enforces foreign keys, so a table
+    # rebuilt by dropping `accounts` would cascade into its sessions and keys.
+    engine = make_engine(empty_url)
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO accounts (id, name, created_us) VALUES (1, 'a', 0)"))
+        conn.execute(
+            text(
+                "INSERT INTO api_keys (account_id, prefix, key_hash, scope, created_us) "
+                "VALUES (1, 'slk_abcd', 'h', 'read', 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO sessions (account_id, id, agent, updated_us) "
+                "VALUES (1, 's', 'a@x.io', 1)"
+            )
+        )
+    config = migrate._config()
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0006")
+        conn.commit()
+    columns = {c["name"] for c in inspect(engine).get_columns("accounts")}
+    assert {"rendered_seq", "rendered_version", "feed_read_us"}.isdisjoint(columns)
+    assert "feed_entries" not in inspect(engine).get_table_names()
+    with engine.connect() as conn:
+        for table in ("accounts", "api_keys", "sessions"):
+            assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 1, table
+    engine.dispose()
