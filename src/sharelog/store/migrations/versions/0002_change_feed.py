@@ -90,10 +90,13 @@ def downgrade() -> None:
     op.drop_index("ix_tombstones_account_seq", "tombstones")
     op.drop_table("tombstones")
     op.drop_index("ix_sessions_account_seq", "sessions")
-    with op.batch_alter_table("sessions") as batch:
+    # Columns dropped in place, never by a copy of the table: on SQLite, dropping
+    # the original `accounts` (or `sessions`) would delete every row that
+    # references it (ON DELETE CASCADE). SQLite drops a column in place since 3.35.
+    with op.batch_alter_table("sessions", recreate="never") as batch:
         batch.drop_column("changed_us")
         batch.drop_column("seq")
-    with op.batch_alter_table("accounts") as batch:
+    with op.batch_alter_table("accounts", recreate="never") as batch:
         batch.drop_column("retention_days")
         batch.drop_column("pruned_seq")
         batch.drop_column("last_seq")

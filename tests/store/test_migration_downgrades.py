@@ -1,7 +1,8 @@
-"""Migration 0007 adds the change feed's entries; its downgrade keeps every row."""
+"""Downgrades that drop columns of `accounts` and `sessions` (0007, 0002) keep every row."""
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
@@ -10,8 +11,17 @@ from sharelog.store.database import make_engine
 from tests.store.test_migration_0005 import empty_url  # noqa: F401  (a fixture)
 
 
-def test_a_downgrade_of_0007_keeps_every_account_key_and_session(
+@pytest.mark.parametrize(
+    ("target", "gone"),
+    [
+        ("0006", {"rendered_seq", "rendered_version", "feed_read_us"}),
+        ("0001", {"last_seq", "pruned_seq", "retention_days"}),
+    ],
+)
+def test_a_downgrade_keeps_every_account_key_and_session(
     empty_url: str,  # noqa: F811
+    target: str,
+    gone: set[str],
 ) -> None:
     # The service's own engine: on SQLite it enforces foreign keys, so a table
     # rebuilt by dropping `accounts` would cascade into its sessions and keys.
@@ -34,10 +44,10 @@ def test_a_downgrade_of_0007_keeps_every_account_key_and_session(
     config = migrate._config()
     with engine.connect() as conn:
         config.attributes["connection"] = conn
-        command.downgrade(config, "0006")
+        command.downgrade(config, target)
         conn.commit()
     columns = {c["name"] for c in inspect(engine).get_columns("accounts")}
-    assert {"rendered_seq", "rendered_version", "feed_read_us"}.isdisjoint(columns)
+    assert gone.isdisjoint(columns)
     assert "feed_entries" not in inspect(engine).get_table_names()
     with engine.connect() as conn:
         for table in ("accounts", "api_keys", "sessions"):
