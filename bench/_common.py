@@ -16,12 +16,13 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from sharelog.domain import Scope
 from sharelog.store import accounts as account_store
 from sharelog.store import migrate
 from sharelog.store.database import Database
+from sharelog.store.schema import accounts
 from sharelog.timestamps import now_us
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -168,3 +169,25 @@ def row(label: str, count: int, seconds: float, unit: str, baseline: float | Non
     rate = count / seconds if seconds else float("inf")
     ratio = f"  {rate / baseline:6.1%} of baseline" if baseline else ""
     return f"  {label:<44} {rate:>12,.0f} {unit}/s  ({seconds:6.2f} s){ratio}"
+
+
+def rendered_after(url: str, account_id: int, timeout: float = 600) -> float:
+    """Seconds until the server's renderer has made every entry (``rendered_seq``)."""
+    db = Database(url)
+    try:
+        with Timer() as t:
+            while True:
+                with db.reading() as conn:
+                    behind = conn.execute(
+                        select(accounts.c.last_seq - accounts.c.rendered_seq).where(
+                            accounts.c.id == account_id
+                        )
+                    ).scalar_one()
+                if behind == 0:
+                    break
+                if t.elapsed() > timeout:
+                    raise SystemExit("the server did not write the sessions' entries")
+                time.sleep(0.05)
+    finally:
+        db.dispose()
+    return t.seconds

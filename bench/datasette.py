@@ -15,10 +15,16 @@ and one client asks both, alternately, for the newest ``--window`` sessions:
   paging    JSON pages of ``--page`` sessions (with stats and nested sessions),
             against Datasette's table pages of that size, followed by ``Link``.
 
-Each figure is the best of ``--repeat``: the time for the whole body and the
-time to its first byte. Then each server's peak RSS (VmHWM). The first answers
-of both are compared: the same sessions, the same rows (a mismatch stops the
-run). With ``--backend both`` (the default), sharelog then serves the same
+sharelog serves the account as it does one that reads its usage: its first
+read has the server write each session's usage object ahead
+(``sharelog/renderer.py``), and the timings start once that is done (Datasette
+serves its own copy of the file, taken then). Each figure is the best of
+``--repeat``: the time for the whole body and the time to its first byte.
+Then each server's peak RSS (VmHWM). The first answers of both are compared:
+the same sessions, the same rows (a mismatch stops the run). Then a sharelog
+with ``SHARELOG_SESSION_ENTRIES=false`` builds every usage object on the
+request (document, NDJSON, paging), as for an account that has not read
+lately. With ``--backend both`` (the default), sharelog then serves the same
 sessions from PostgreSQL, its answers checked against Datasette's too. The
 queries are in ``bench/datasette_sql.py``.
 """
@@ -30,6 +36,7 @@ import csv
 import io
 import itertools
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +53,7 @@ from bench._common import (
     next_cursor_of,
     peak_rss_mb,
     postgres_available,
+    rendered_after,
     running_server,
 )
 from bench.datasette_peer import Datasette, checkpoint, datasette_executable, datasette_server
@@ -55,6 +63,8 @@ from sharelog.store.database import Database
 
 # sharelog's rate over Datasette's, at least (issue 21); None: reported only.
 TARGETS: dict[str, float | None] = {"document": 2.0, "csv": 1.2, "ndjson": None, "paging": 1.0}
+# What stored usage entries serve (CSV rows are made from the rows either way).
+BUILT_KINDS = ("document", "ndjson", "paging")
 
 
 @dataclass
@@ -145,28 +155,82 @@ def run(args: argparse.Namespace) -> None:
         }
         page = page_params(account_id, from_us, to_us, args.page)
         executable = datasette_executable(args.datasette)
+        headers = {"Authorization": f"Basic {read_key}"}
         with running_server(url) as (ours_base, ours_process):
-            headers = {"Authorization": f"Basic {read_key}"}
             with httpx.Client(base_url=ours_base, headers=headers, timeout=600) as http:
-                # The key's first use is recorded by a write: done before the file is
-                # checkpointed for Datasette's immutable reads, and before any timing.
+                # The key's first use is recorded by a write, and so is the first
+                # read of usage objects, after which the server writes the account's
+                # entries ahead (sharelog/renderer.py): both before any timing.
                 http.get("/ss/api/usage", params={"include": "sessions", "limit": 1})
+            render_s = rendered_after(url, account_id)
+            print(
+                f"  the server wrote {args.sessions:,} sessions' entries ahead in {render_s:.1f} s"
+            )
             checkpoint(path)
+            # Datasette's own copy, opened immutable: nothing sharelog writes from
+            # here on (a read noted once a minute) can reach it.
+            theirs = path.parent / "peer" / path.name
+            theirs.parent.mkdir()
+            shutil.copyfile(path, theirs)
             with (
-                datasette_server(executable, path, args.window + 1) as (their_base, their_process),
+                datasette_server(executable, theirs, args.window + 1) as (
+                    their_base,
+                    their_process,
+                ),
                 httpx.Client(base_url=ours_base, headers=headers, timeout=600) as ours_http,
                 httpx.Client(base_url=their_base, timeout=600) as their_http,
             ):
                 sides = (
                     Sharelog(ours_http, from_us, to_us, args.page),
-                    Datasette(their_http, path.stem, sql, page),
+                    Datasette(their_http, theirs.stem, sql, page),
                 )
                 best, reference = measure(sides, args.repeat, args.window, args.only)
                 rss = (peak_rss_mb(ours_process.pid), peak_rss_mb(their_process.pid))
+        built = built_figures(url, headers, (from_us, to_us), args, reference)
     on_postgresql = None
     if args.backend == "both":
         on_postgresql = postgresql_figures(args, reference)
     report(best, rss, args.window, on_postgresql)
+    report_built(best, built, args.window)
+
+
+def built_figures(
+    url: str,
+    headers: dict[str, str],
+    window: tuple[int, int],
+    args: argparse.Namespace,
+    reference: dict[str, list[bytes]],
+) -> dict[str, Fetched]:
+    """The kinds that send usage objects, from a server that builds every one on the
+    request (entries off: neither written nor read), each checked against Datasette's."""
+    best = {}
+    with (
+        running_server(url, env={"SHARELOG_SESSION_ENTRIES": "false"}) as (base, _),
+        httpx.Client(base_url=base, headers=headers, timeout=600) as http,
+    ):
+        kinds = Sharelog(http, *window, args.page).kinds()
+        for kind in BUILT_KINDS:
+            if kind not in reference:
+                continue
+            runs = [timed(kinds[kind]) for _ in range(args.repeat)]
+            check(kind, runs[0].bodies, reference[kind], args.window)
+            best[kind] = fastest(runs)
+            print(f"  {kind:<9} sharelog, built on request {best[kind].seconds:6.2f} s", flush=True)
+    return best
+
+
+def report_built(
+    best: dict[str, tuple[Fetched, Fetched]], built: dict[str, Fetched], window: int
+) -> None:
+    if not built:
+        return
+    print("  built on request (a server with SHARELOG_SESSION_ENTRIES=false):")
+    for kind, ours in built.items():
+        theirs = best[kind][1]
+        print(
+            f"    {kind:<9} {window / ours.seconds:>9,.0f} rows/s {theirs.seconds / ours.seconds:6.2f}x"
+            f"   first byte {ours.first_byte * 1000:,.1f} ms"
+        )
 
 
 def filled(url: str, args: argparse.Namespace) -> tuple[int, str, tuple[int, int]]:
@@ -220,12 +284,15 @@ def postgresql_figures(
         print("postgresql: skipped, no server answers")
         return None
     with fresh_database("postgresql") as url:
-        _, read_key, (from_us, to_us) = filled(url, args)
+        account_id, read_key, (from_us, to_us) = filled(url, args)
         headers = {"Authorization": f"Basic {read_key}"}
         with (
             running_server(url) as (base, process),
             httpx.Client(base_url=base, headers=headers, timeout=600) as http,
         ):
+            http.get("/ss/api/usage", params={"include": "sessions", "limit": 1})
+            render_s = rendered_after(url, account_id)
+            print(f"  postgresql: the server wrote the entries ahead in {render_s:.1f} s")
             kinds = Sharelog(http, from_us, to_us, args.page).kinds()
             best = {}
             for kind, bodies in reference.items():

@@ -20,14 +20,19 @@ off, alternating runs, best of 3: target at most 10% slower.
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import select
 
-from bench._common import Timer, fresh_database, make_keys, postgres_available, running_server
+from bench._common import (
+    Timer,
+    fresh_database,
+    make_keys,
+    postgres_available,
+    rendered_after,
+    running_server,
+)
 from bench.events import make_events
 from bench.usage_data import DAY_US, YEAR_END_US, load
 from sharelog.api.event_bodies import parse_events_body
@@ -35,7 +40,6 @@ from sharelog.geo import open_locator
 from sharelog.ingest import Ingestor
 from sharelog.store import events as event_store
 from sharelog.store.database import Database
-from sharelog.store.schema import accounts
 from sharelog.timestamps import format_timestamp
 
 EVERYTHING = {
@@ -92,28 +96,6 @@ def _ingest(url: str, events: list[dict[str, Any]], *, positions: bool) -> float
     return t.seconds
 
 
-def rendered_after(url: str, account_id: int, timeout: float = 600) -> float:
-    """Seconds until the server's renderer has made every entry (``rendered_seq``)."""
-    db = Database(url)
-    try:
-        with Timer() as t:
-            while True:
-                with db.reading() as conn:
-                    behind = conn.execute(
-                        select(accounts.c.last_seq - accounts.c.rendered_seq).where(
-                            accounts.c.id == account_id
-                        )
-                    ).scalar_one()
-                if behind == 0:
-                    break
-                if t.elapsed() > timeout:
-                    raise SystemExit("the server did not render the feed's entries")
-                time.sleep(0.05)
-    finally:
-        db.dispose()
-    return t.seconds
-
-
 def read_both(http: httpx.Client) -> tuple[float, float]:
     """(document, catch-up) in sessions/s, best of two each."""
     doc_n, doc_s = min((document(http) for _ in range(2)), key=lambda r: r[1])
@@ -130,7 +112,7 @@ def run_backend(backend: str, sessions: int, event_count: int) -> None:
         headers = {"Authorization": f"Basic {read_key}"}
         # Built on every request: the renderer off, no entries stored yet.
         with (
-            running_server(url, env={"SHARELOG_FEED_ENTRIES": "false"}) as (base, _),
+            running_server(url, env={"SHARELOG_SESSION_ENTRIES": "false"}) as (base, _),
             httpx.Client(base_url=base, headers=headers, timeout=600) as http,
         ):
             built_doc, built_feed = read_both(http)

@@ -148,10 +148,10 @@ def other_tenant(db: Database) -> Tenant:
 
 @pytest.fixture
 def settings(db: Database) -> Settings:
-    # No background renderer of the feed's entries: its statements would land in
-    # the middle of tests that count a request's. tests/store/test_feed_entries.py
+    # No background renderer of sessions' entries: its statements would land in
+    # the middle of tests that count a request's. tests/store/test_session_entries.py
     # renders when it wants, and runs the thread on its own.
-    return Settings(database_url=db.url, feed_entries=False)
+    return Settings(database_url=db.url, session_entries=False)
 
 
 @pytest.fixture

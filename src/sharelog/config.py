@@ -153,11 +153,12 @@ class Settings:
         default=True,
         metadata={"help": "`serve` also sends webhooks (`--no-deliver` turns it off)."},
     )
-    feed_entries: bool = field(
+    session_entries: bool = field(
         default=True,
         metadata={
-            "help": "Write the change feed's entries of ended sessions ahead, in a "
-            "background thread (a catch-up then sends them as they are)."
+            "help": "Write ended sessions' change-feed entries and usage objects ahead, "
+            "in a background thread, for accounts that read their feed or usage "
+            "(their answers then send them as they are)."
         },
     )
     webhook_allow_private: bool = field(

@@ -1,12 +1,13 @@
-"""The change feed's entries, written ahead by a running server (``store/feed_entries.py``).
+"""Sessions' entries, written ahead by a running server (``store/session_entries.py``).
 
-A catch-up through the feed used to build every session from its rows on
-every request, about 30 us a session of the server's time against 9 for the
-usage document. Each ended session's entry is now made once, shortly after
-the write that changed it, in the background, and a feed page sends it as it
-is. A page whose entries are not made yet (a write of a moment ago, a code
-upgrade, the renderer off) builds them as before: entries are only ever a
-shortcut to the same bytes.
+A catch-up through the change feed used to build every session from its rows
+on every request, about 30 us a session of the server's time, and a usage
+page about 10 (its shares and viewers read and grouped). Each ended session's
+feed entry and usage object are now made once, shortly after the write that
+changed it, in the background, and a feed page or a usage answer sends them
+as they are. A session whose entries are not made yet (a write of a moment
+ago, a code upgrade, the renderer off) is built as before: entries are only
+ever a shortcut to the same bytes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sharelog.background import Periodic
 from sharelog.code_version import code_version
 from sharelog.errors import Unavailable
-from sharelog.store import feed_entries as store
+from sharelog.store import session_entries as store
 from sharelog.store.database import Database
 from sharelog.store.replicas import written
 from sharelog.timestamps import US_PER_SECOND, now_us
@@ -30,15 +31,15 @@ log = logging.getLogger("sharelog.feed")
 RENDER_CHUNK = 500
 # How often a server looks for positions not rendered yet (one small query).
 RENDER_INTERVAL_SECONDS = 0.5
-# Entries are written ahead for the accounts that read their feed this recently:
-# rendering as sessions end cost a server ingesting events a quarter of its
-# rate (docs/sync.md), which an account that never reads its feed should not pay.
+# Entries are written ahead for the accounts that read their feed or usage this
+# recently: rendering as sessions end cost a server ingesting events a quarter
+# of its rate (docs/sync.md), which an account that never reads should not pay.
 FOLLOWED_DAYS = 7
 MINUTE_US = 60_000_000
 
 
 class EntryRenderer(Periodic):
-    """Renders what every followed account's positions moved past, every interval."""
+    """Renders what every reading account's positions moved past, every interval."""
 
     name = "feed-entries"
 
@@ -81,20 +82,43 @@ def render_pending(db: Database, stop: threading.Event | None = None) -> int:
     return written
 
 
-def feed_read_noted(read_us: int | None) -> bool:
-    """Whether the account's feed read is recorded for this minute already."""
-    return read_us is not None and read_us >= now_us() // MINUTE_US * MINUTE_US
+def read_noted(read_us: int | None) -> bool:
+    """Whether the account's read (``accounts.read_us``) is recorded for this minute."""
+    return read_us is not None and read_us >= _this_minute()
 
 
-def note_feed_read(db: Database, account_id: int) -> None:
-    """Record, to the minute, that the account reads its feed: one small write a
-    minute at most. Bookkeeping, not the request's own write: it never fails the
-    request and gives it no ``Sharelog-Position``."""
+def _this_minute() -> int:
+    return now_us() // MINUTE_US * MINUTE_US
+
+
+class ReadNotes:
+    """Which accounts' usage reads this process recorded this minute: a usage answer
+    does not read ``accounts.read_us`` (its hot path has no statement to spare),
+    so each process records an account's read once a minute at most."""
+
+    def __init__(self) -> None:
+        self._minutes: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def due(self, account_id: int) -> bool:
+        """True once a minute for each account: its read is to be recorded."""
+        minute = _this_minute()
+        with self._lock:
+            if self._minutes.get(account_id) == minute:
+                return False
+            self._minutes[account_id] = minute
+            return True
+
+
+def note_read(db: Database, account_id: int) -> None:
+    """Record, to the minute, that the account reads its feed or usage: one small
+    write a minute at most. Bookkeeping, not the request's own write: it never
+    fails the request and gives it no ``Sharelog-Position``."""
     request_writes = written.set(None)
     try:
         with db.writing() as conn:
-            store.note_feed_read(conn, account_id, now_us() // MINUTE_US * MINUTE_US)
+            store.note_read(conn, account_id, _this_minute())
     except (SQLAlchemyError, Unavailable) as exc:
-        log.warning("could not record that account %s reads its feed: %s", account_id, exc)
+        log.warning("could not record that account %s reads: %s", account_id, exc)
     finally:
         written.reset(request_writes)

@@ -1,4 +1,5 @@
-"""Downgrades that drop columns of `accounts` and `sessions` (0007, 0002) keep every row."""
+"""Downgrades that drop or rename columns of `accounts` and `sessions` (0008, 0007,
+0002) keep every row."""
 
 from __future__ import annotations
 
@@ -12,16 +13,18 @@ from tests.store.test_migration_0005 import empty_url  # noqa: F401  (a fixture)
 
 
 @pytest.mark.parametrize(
-    ("target", "gone"),
+    ("target", "gone", "tables"),
     [
-        ("0006", {"rendered_seq", "rendered_version", "feed_read_us"}),
-        ("0001", {"last_seq", "pruned_seq", "retention_days"}),
+        ("0007", {"read_us"}, {"feed_entries"}),
+        ("0006", {"rendered_seq", "rendered_version", "feed_read_us", "read_us"}, set()),
+        ("0001", {"last_seq", "pruned_seq", "retention_days"}, set()),
     ],
 )
 def test_a_downgrade_keeps_every_account_key_and_session(
     empty_url: str,  # noqa: F811
     target: str,
     gone: set[str],
+    tables: set[str],
 ) -> None:
     # The service's own engine: on SQLite it enforces foreign keys, so a table
     # rebuilt by dropping `accounts` would cascade into its sessions and keys.
@@ -48,7 +51,8 @@ def test_a_downgrade_keeps_every_account_key_and_session(
         conn.commit()
     columns = {c["name"] for c in inspect(engine).get_columns("accounts")}
     assert gone.isdisjoint(columns)
-    assert "feed_entries" not in inspect(engine).get_table_names()
+    entries = {"feed_entries", "session_entries"} & set(inspect(engine).get_table_names())
+    assert entries == tables
     with engine.connect() as conn:
         for table in ("accounts", "api_keys", "sessions"):
             assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 1, table

@@ -39,7 +39,7 @@ from sharelog.geo import open_locator
 from sharelog.ingest import Ingestor
 from sharelog.proxies import TrustedProxies, parse_networks
 from sharelog.removal import Remover
-from sharelog.renderer import RENDER_INTERVAL_SECONDS, EntryRenderer
+from sharelog.renderer import RENDER_INTERVAL_SECONDS, EntryRenderer, ReadNotes
 from sharelog.store import secrets as secret_store
 from sharelog.store.database import Database
 from sharelog.store.replicas import written
@@ -112,13 +112,14 @@ def create_app(
     )
     app.state.ingestor = Ingestor(db, locator, settings.store_ip)
     app.state.usage_stats = StatsCache()
+    app.state.read_notes = ReadNotes()
     app.state.change_waiter = ChangeWaiter(db)
     app.state.remover = Remover(db)
     sweeper = Sweeper(
         app.state.remover, settings.tombstone_days, settings.retention_interval_seconds
     )
     app.state.retention = sweeper
-    renderer = EntryRenderer(db, RENDER_INTERVAL_SECONDS) if settings.feed_entries else None
+    renderer = EntryRenderer(db, RENDER_INTERVAL_SECONDS) if settings.session_entries else None
     app.state.metrics = Metrics()
     # How webhook hosts are resolved; tests put their own names here.
     app.state.webhook_resolver = system_resolver

@@ -32,7 +32,7 @@ from sharelog.api.usage_request import Cursor, UsageRequest
 from sharelog.exports import CSV_COLUMNS
 from sharelog.store import usage as usage_store
 from sharelog.store.database import Database
-from sharelog.store.usage_rows import build_sessions, export_rows
+from sharelog.store.usage_rows import build_sessions, build_stored, export_rows
 from sharelog.store.usage_sql import Build
 from sharelog.store.usage_stats import Stats, StatsCache, usage_stats
 from sharelog.timestamps import format_timestamp
@@ -56,11 +56,18 @@ class UsageStream:
         request: UsageRequest,
         signer: Signer,
         stats: StatsCache | None = None,
+        stored: str | None = None,
     ) -> None:
         self.account_id = account_id
         self.signer = signer
         self.request = request
         self.db = db
+        # Stored usage entries (sharelog.renderer) serve the usage objects of JSON
+        # and NDJSON; usage_new and CSV rows are made from the rows.
+        objects = request.format == "ndjson" or (
+            request.format == "json" and "sessions" in request.include
+        )
+        self.stored = stored if objects else None
         self._lock = threading.Lock()
         self._closed = False
         self.stats: Stats | None = None
@@ -91,7 +98,13 @@ class UsageStream:
                 self.stats = cache.stats(conn, self.account_id, q)
         if req.limit is not None and (req.format != "json" or "sessions" in req.include):
             self._page, end = usage_store.read_page(
-                conn, self.account_id, q, req.after, req.limit, build=self._build()
+                conn,
+                self.account_id,
+                q,
+                req.after,
+                req.limit,
+                build=self._build(),
+                stored=self.stored,
             )
             if end is not None:
                 self.next_cursor = Cursor(q.from_us, q.to_us, q.agents, *end).encode(
@@ -110,7 +123,7 @@ class UsageStream:
             return export_rows
         if self.request.format == "usage_new":
             return partial(build_sessions, sources=True)
-        return build_sessions
+        return build_sessions if self.stored is None else build_stored
 
     def _chunks(self) -> Iterator[list[Any]]:
         if self._page is not None:
@@ -130,6 +143,7 @@ class UsageStream:
             self.request.query,
             after=self.request.after,
             build=self._build(),
+            stored=self.stored,
         )
 
     def _pieces(self) -> Generator[bytes]:
@@ -226,9 +240,10 @@ def open_usage_stream(
     request: UsageRequest,
     signer: Signer,
     stats: StatsCache | None = None,
+    stored: str | None = None,
 ) -> tuple[UsageStream, bytes | None]:
     """The stream and, for a page, its whole body (in a worker thread: it blocks)."""
-    stream = UsageStream(db, account_id, request, signer, stats)
+    stream = UsageStream(db, account_id, request, signer, stats, stored)
     return stream, stream.whole_body()
 
 

@@ -26,7 +26,7 @@ class FeedPage:
     # The account's latest position in the same snapshot (a long poll waits past it).
     latest_seq: int
     # When the account last read its feed, as recorded (sharelog.renderer).
-    feed_read_us: int | None = None
+    read_us: int | None = None
 
 
 def read_changes(
@@ -43,11 +43,11 @@ def read_changes(
     Sessions not yet in usage (no start) are left out until they are; a
     tombstone is left out once its id has started again (its session is then
     listed at a later ``seq``). Raises PositionGone for a pruned position.
-    ``stored``: the code version whose stored entries (``sharelog.feed_entries``)
+    ``stored``: the code version whose stored entries (``sharelog.renderer``)
     may stand for a session, as JSON to embed (``orjson.Fragment``), not a dict.
     """
     positions = conn.execute(
-        select(accounts.c.pruned_seq, accounts.c.last_seq, accounts.c.feed_read_us).where(
+        select(accounts.c.pruned_seq, accounts.c.last_seq, accounts.c.read_us).where(
             accounts.c.id == account_id
         )
     ).first()
@@ -101,5 +101,5 @@ def read_changes(
         next_seq=page[-1][0] if page else since,
         has_more=len(merged) > limit,
         latest_seq=latest,
-        feed_read_us=None if read_us is None else int(read_us),
+        read_us=None if read_us is None else int(read_us),
     )

@@ -57,14 +57,14 @@ accounts = Table(
     Column("pruned_seq", BigInteger, nullable=False, server_default="0"),
     # Sessions whose start is older than this many days are swept; null keeps all.
     Column("retention_days", Integer, nullable=True),
-    # How far the change feed's entries are written (sharelog.feed_entries): every
-    # ended session changed at or before this position has had its entry made.
+    # How far the sessions' entries are written (sharelog.renderer): every ended
+    # session changed at or before this position has had its entries made.
     Column("rendered_seq", BigInteger, nullable=False, server_default="0"),
     # The code that rendered up to there: other code starts again from 0.
     Column("rendered_version", String(16), nullable=True),
-    # When the account last read its change feed, to the minute: only accounts
-    # that follow it have their entries written ahead.
-    Column("feed_read_us", BigInteger, nullable=True),
+    # When the account last read its change feed or its usage, to the minute:
+    # only accounts that read them have their entries written ahead.
+    Column("read_us", BigInteger, nullable=True),
 )
 
 # Looked up by hash before the account is known, so the hash is unique on its own;
@@ -123,17 +123,19 @@ sessions = Table(
     ),
 )
 
-# The change feed's entry of an ended session (its ``session`` object, as JSON),
-# written after the session's write by sharelog.feed_entries: used while its
-# seq is the session's and its version the running code's, else built afresh.
-feed_entries = Table(
-    "feed_entries",
+# An ended session's entries, as JSON: its change feed ``session`` object
+# (``feed``) and its usage object (``usage``), written after the session's
+# write by sharelog.renderer: used while its seq is the session's and its
+# version the running code's, else built afresh.
+session_entries = Table(
+    "session_entries",
     metadata,
     Column("account_id", Integer, primary_key=True),
     Column("id", Key, primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("version", String(16), nullable=False),
-    Column("body", Text, nullable=False),
+    Column("feed", Text, nullable=False),
+    Column("usage", Text, nullable=False),
 )
 
 # Deleted sessions, for the change feed: one row per id, at its latest deletion.

@@ -9,9 +9,9 @@ from sqlalchemy import Connection, delete, select
 from sharelog.domain import IngestResult, SessionIn
 from sharelog.store import segments
 from sharelog.store.bulk import bulk_insert, one_of
-from sharelog.store.feed_entries import delete_entries
 from sharelog.store.positions import session_change, take_positions
 from sharelog.store.schema import sessions, shares, viewers
+from sharelog.store.session_entries import delete_entries
 
 
 def existing_sessions(

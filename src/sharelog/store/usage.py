@@ -64,10 +64,12 @@ def session_chunks(
     after: Position | None = None,
     chunk_size: int = SESSION_CHUNK,
     build: Build = build_sessions,
+    stored: str | None = None,
 ) -> Iterator[list[Any]]:
     """The window's sessions after ``after``, in order, a chunk at a time, each chunk's
     rows made by ``build`` (default: contract-shaped dicts; ``usage_rows.export_rows``:
-    CSV rows).
+    CSV rows). ``stored``: the code version whose stored usage entries the rows
+    carry, for ``usage_rows.build_stored``.
 
     Each chunk is read in a snapshot of its own (``snapshot()``), closed before
     the chunk is handed on: no connection and no transaction is held while the
@@ -79,7 +81,9 @@ def session_chunks(
     position = after
     while True:
         with snapshot() as conn:
-            rows = session_rows(conn, account_id, query, after=position, limit=chunk_size)
+            rows = session_rows(
+                conn, account_id, query, after=position, limit=chunk_size, stored=stored
+            )
             if not rows:
                 return
             chunk = build(conn, account_id, rows, query.now_us, span=span_of(query, position, rows))
@@ -98,6 +102,7 @@ def read_page(
     *,
     chunk_size: int = SESSION_CHUNK,
     build: Build = build_sessions,
+    stored: str | None = None,
 ) -> tuple[list[list[Any]], Position | None]:
     """The first ``limit`` sessions after ``after``, in chunks made by ``build``, all
     read in ``conn``'s snapshot; and the position of the page's last session when
@@ -106,7 +111,7 @@ def read_page(
     One query finds both the page and whether another follows (it asks for one
     session more): a page by 1,000 used to cost a query for its end first.
     """
-    rows = session_rows(conn, account_id, query, after=after, limit=limit + 1)
+    rows = session_rows(conn, account_id, query, after=after, limit=limit + 1, stored=stored)
     end = None
     if len(rows) > limit:
         del rows[limit:]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from sharelog.store.usage_sql import Row, Span, children_of, children_sql, dialect_of, fetch
@@ -111,6 +112,26 @@ def build_sessions(
             }
         )
     return result
+
+
+def build_stored(
+    conn: Connection,
+    account_id: int,
+    rows: Sequence[Any],
+    now_us: int,
+    *,
+    span: Span | None = None,
+) -> list[Any]:
+    """``build_sessions`` of rows read with their stored usage entries (``session_rows``
+    with ``stored``): a session whose entry is there is its stored JSON as it is
+    (``orjson.Fragment``), only the others are built from their shares and viewers."""
+    missing = [row[:-1] for row in rows if row[-1] is None]
+    if not missing:
+        return [orjson.Fragment(row[-1]) for row in rows]
+    if len(missing) == len(rows):
+        return build_sessions(conn, account_id, missing, now_us, span=span)
+    built = iter(build_sessions(conn, account_id, missing, now_us))
+    return [next(built) if row[-1] is None else orjson.Fragment(row[-1]) for row in rows]
 
 
 def _shares_of(

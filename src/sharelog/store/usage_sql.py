@@ -158,16 +158,36 @@ def session_rows(
     *,
     after: Position | None,
     limit: int,
+    stored: str | None = None,
 ) -> list[Row]:
     """The first ``limit`` sessions of the window after ``after`` (a keyset position
-    ``(start_us, id)``), in order, as ``SESSION_SQL`` rows."""
+    ``(start_us, id)``), in order, as ``SESSION_SQL`` rows; with ``stored`` (a code
+    version), each row also ends with the session's stored usage entry when one
+    of that version is there at its ``seq`` (else None)."""
     d = dialect_of(conn)
     where, params = sessions_where(d, account_id, query, after)
+    if stored is None:
+        columns = SESSION_SQL
+    else:
+        columns = f"{SESSION_SQL}, {_stored_entry(d, 'usage')}"
+        params = [stored, *params]
     sql = (
-        f"SELECT {SESSION_SQL} FROM sessions WHERE {' AND '.join(where)} "
+        f"SELECT {columns} FROM sessions s WHERE {' AND '.join(where)} "
         f"ORDER BY start_us, id LIMIT {d.mark}"
     )
     return fetch(conn, sql, [*params, limit])
+
+
+def _stored_entry(d: _Dialect, body: str) -> str:
+    """The session ``s``'s stored entry ``body`` of the version given as a parameter.
+
+    A lookup by primary key for each row, whatever the planner knows of the
+    table: as a join, PostgreSQL without statistics on a new entries table
+    chose a nested loop over all of it (1.8 s a feed page)."""
+    return (
+        f"(SELECT e.{body} FROM session_entries e WHERE e.account_id = s.account_id "
+        f"AND e.id = s.id AND e.seq = s.seq AND e.version = {d.mark})"
+    )
 
 
 # A listed viewer's columns, in the order ``store.details`` unpacks them.
@@ -194,20 +214,14 @@ def feed_rows(
     """The first ``limit`` started sessions after position ``since``, in ``seq`` order,
     as ``seq, changed_us``, then ``SESSION_SQL``'s columns, then the session's
     stored feed entry when one of ``version`` is there at its ``seq`` (else None)."""
-    m = dialect_of(conn).mark
+    d = dialect_of(conn)
+    m = d.mark
     columns = ", ".join(f"s.{c}" for c in SESSION_SQL.split(", "))
     params: list[Any]
     if version is None:
         entry, params = "NULL", [account_id, since, limit]
     else:
-        # A lookup by primary key for each row, whatever the planner knows of the
-        # table: as a join, PostgreSQL without statistics on a new feed_entries
-        # chose a nested loop over all of it (1.8 s a page).
-        entry = (
-            f"(SELECT e.body FROM feed_entries e WHERE e.account_id = s.account_id "
-            f"AND e.id = s.id AND e.seq = s.seq AND e.version = {m})"
-        )
-        params = [version, account_id, since, limit]
+        entry, params = _stored_entry(d, "feed"), [version, account_id, since, limit]
     return fetch(
         conn,
         f"SELECT s.seq, s.changed_us, {columns}, {entry} FROM sessions s "

@@ -22,7 +22,7 @@ from sharelog.code_version import code_version
 from sharelog.domain import Principal
 from sharelog.errors import Gone, InvalidParameter
 from sharelog.limits import DEFAULT_CHANGES_LIMIT, MAX_CHANGES_LIMIT, MAX_WAIT_SECONDS
-from sharelog.renderer import feed_read_noted, note_feed_read
+from sharelog.renderer import note_read, read_noted
 from sharelog.store.changes import FeedPage, PositionGone, read_changes
 from sharelog.store.database import Database
 from sharelog.timestamps import now_us
@@ -119,7 +119,7 @@ async def get_changes(
             "has_more": page.has_more,
         }
     )
-    if not feed_read_noted(page.feed_read_us):
+    if not read_noted(page.read_us):
         # After the answer is sent: a read never waits for the writer's lock.
-        response.background = BackgroundTask(note_feed_read, db, account_id)
+        response.background = BackgroundTask(note_read, db, account_id)
     return pre.stamp(response)

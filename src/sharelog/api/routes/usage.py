@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.background import BackgroundTask, BackgroundTasks
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, QueryParams
 from starlette.responses import Response
@@ -23,8 +24,10 @@ from sharelog.api.openapi import (
 from sharelog.api.responses import json_response
 from sharelog.api.streaming import UsageStream, open_usage_stream, usage_response
 from sharelog.api.usage_request import UsageRequest, parse_usage_request
+from sharelog.code_version import code_version
 from sharelog.domain import Principal
 from sharelog.errors import InvalidParameter
+from sharelog.renderer import note_read
 from sharelog.store.clients import client_summary
 from sharelog.timestamps import now_us
 
@@ -68,10 +71,19 @@ async def get_usage(
     if pre.not_modified is not None:
         return pre.not_modified
     state = request.app.state
+    account_id = principal.account_id
+    stored = code_version() if state.settings.session_entries else None
     stream, body = await run_in_threadpool(
-        open_usage_stream, state.db, principal.account_id, parsed, signer, state.usage_stats
+        open_usage_stream, state.db, account_id, parsed, signer, state.usage_stats, stored
     )
-    return pre.stamp(usage_response(stream, request.url.path, request.query_params, body))
+    response = usage_response(stream, request.url.path, request.query_params, body)
+    if stream.stored is not None and state.read_notes.due(account_id):
+        # After the answer is sent: a read never waits for the writer's lock.
+        tasks = [response.background] if response.background is not None else []
+        response.background = BackgroundTasks(
+            [*tasks, BackgroundTask(note_read, state.db, account_id)]
+        )
+    return pre.stamp(response)
 
 
 async def _window_body(request: Request) -> dict[str, Any] | None:

@@ -1,8 +1,9 @@
-"""The change feed's entries written ahead: what the renderer reads, claims and writes.
+"""Sessions' entries written ahead: what the renderer reads, claims and writes.
 
-An entry is an ended session's ``session`` object as the feed shows it (JSON,
-instants with microseconds), kept with the ``seq`` it was made at and the
-code's version. Every write that changes a session gives it a new ``seq``
+An ended session's entries are its ``session`` object as the change feed shows
+it (JSON, instants with microseconds) and its usage object (instants in whole
+seconds), kept with the ``seq`` they were made at and the code's version.
+Every write that changes a session gives it a new ``seq``
 (``store/positions.py``), so an entry is valid exactly while both match: no
 write path has to remember to throw one away. The renderer follows each
 account's positions like a feed client, from ``accounts.rendered_seq``.
@@ -18,16 +19,19 @@ from sqlalchemy import Connection, delete, select, update
 
 from sharelog.store.bulk import insert_tuples, one_of
 from sharelog.store.details import details_of
-from sharelog.store.schema import accounts, feed_entries, sessions
+from sharelog.store.schema import accounts, session_entries, sessions
+from sharelog.store.usage_rows import build_sessions
 from sharelog.store.usage_sql import Row, feed_rows
 from sharelog.timestamps import format_timestamp_us
+
+Entry = tuple[str, int, str, str]  # (session id, seq, feed JSON, usage JSON)
 
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
     """Entries made from one snapshot, and how far that snapshot's positions go."""
 
-    entries: list[tuple[str, int, str]]  # (session id, seq, JSON)
+    entries: list[Entry]
     through_seq: int
 
 
@@ -45,11 +49,11 @@ class Progress:
 
 
 def accounts_behind(conn: Connection, followed_since_us: int, version: str) -> list[Progress]:
-    """Every account that read its feed since ``followed_since_us`` and has positions
-    not rendered yet, or rendered by other code."""
+    """Every account that read its feed or usage since ``followed_since_us`` and has
+    positions not rendered yet, or rendered by other code."""
     rows = conn.execute(
         select(accounts.c.id, accounts.c.rendered_seq, accounts.c.rendered_version).where(
-            accounts.c.feed_read_us >= followed_since_us,
+            accounts.c.read_us >= followed_since_us,
             (accounts.c.last_seq > accounts.c.rendered_seq)
             | ((accounts.c.last_seq > 0) & accounts.c.rendered_version.is_distinct_from(version)),
         )
@@ -57,13 +61,14 @@ def accounts_behind(conn: Connection, followed_since_us: int, version: str) -> l
     return [Progress(int(r[0]), int(r[1]), r[2]) for r in rows]
 
 
-def note_feed_read(conn: Connection, account_id: int, minute_us: int) -> None:
-    """Record that the account read its feed in ``minute_us`` (a no-op when recorded)."""
+def note_read(conn: Connection, account_id: int, minute_us: int) -> None:
+    """Record that the account read its feed or usage in ``minute_us`` (a no-op when
+    recorded)."""
     conn.execute(
         update(accounts)
         .where(accounts.c.id == account_id)
-        .where((accounts.c.feed_read_us.is_(None)) | (accounts.c.feed_read_us < minute_us))
-        .values(feed_read_us=minute_us)
+        .where((accounts.c.read_us.is_(None)) | (accounts.c.read_us < minute_us))
+        .values(read_us=minute_us)
     )
 
 
@@ -86,9 +91,14 @@ def render_after(
         through = max(after_seq, int(latest))
     else:
         through = int(rows[-1][0])
-    ended: list[Row] = [r for r in rows if r[5] is not None]
-    built = details_of(conn, account_id, [r[2:-1] for r in ended], now_us, format_timestamp_us)
-    entries = [(r[2], int(r[0]), orjson.dumps(built[r[2]]).decode()) for r in ended]
+    ended: list[Row] = [r[2:-1] for r in rows if r[5] is not None]
+    seqs = [int(r[0]) for r in rows if r[5] is not None]
+    feed = details_of(conn, account_id, ended, now_us, format_timestamp_us)
+    usage = build_sessions(conn, account_id, ended, now_us)
+    entries = [
+        (r[0], seq, orjson.dumps(feed[r[0]]).decode(), orjson.dumps(u).decode())
+        for r, seq, u in zip(ended, seqs, usage, strict=True)
+    ]
     return Rendered(entries, through)
 
 
@@ -109,7 +119,7 @@ def claim(conn: Connection, seen: Progress, through_seq: int, version: str) -> b
 
 
 def write_entries(
-    conn: Connection, account_id: int, version: str, entries: Sequence[tuple[str, int, str]]
+    conn: Connection, account_id: int, version: str, entries: Sequence[Entry]
 ) -> None:
     """Store entries in place of any the sessions had.
 
@@ -121,7 +131,7 @@ def write_entries(
     """
     if not entries:
         return
-    ids = [sid for sid, _, _ in entries]
+    ids = [entry[0] for entry in entries]
     delete_entries(conn, account_id, ids)
     # Only sessions still at the position they were rendered at: one deleted (or
     # changed) since the snapshot would otherwise leave a row nothing removes.
@@ -134,15 +144,18 @@ def write_entries(
         )
     }
     rows = [
-        (account_id, sid, seq, version, body) for sid, seq, body in entries if (sid, seq) in current
+        (account_id, sid, seq, version, feed, usage)
+        for sid, seq, feed, usage in entries
+        if (sid, seq) in current
     ]
-    insert_tuples(conn, feed_entries, ("account_id", "id", "seq", "version", "body"), rows)
+    columns = ("account_id", "id", "seq", "version", "feed", "usage")
+    insert_tuples(conn, session_entries, columns, rows)
 
 
 def delete_entries(conn: Connection, account_id: int, ids: Sequence[str]) -> None:
     """Forget the entries of deleted sessions."""
     conn.execute(
-        delete(feed_entries).where(
-            feed_entries.c.account_id == account_id, one_of(conn, feed_entries.c.id, ids)
+        delete(session_entries).where(
+            session_entries.c.account_id == account_id, one_of(conn, session_entries.c.id, ids)
         )
     )

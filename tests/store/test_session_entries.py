@@ -1,4 +1,4 @@
-"""The change feed's entries written ahead (sharelog.renderer): the same bytes, or none."""
+"""Sessions' entries written ahead (sharelog.renderer): the same bytes, or none."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from sharelog.api import create_app
 from sharelog.code_version import code_version
 from sharelog.config import Settings
 from sharelog.renderer import render_pending
-from sharelog.store import feed_entries as entry_store
+from sharelog.store import session_entries as entry_store
 from sharelog.store.database import Database
 from sharelog.store.positions import mark_deleted
-from sharelog.store.schema import accounts, feed_entries, sessions
+from sharelog.store.schema import accounts, session_entries, sessions
 from sharelog.store.sessions import delete_sessions
 from sharelog.timestamps import now_us
 from tests.conftest import Api, Tenant, session_body
@@ -95,8 +95,8 @@ def settled(bodies: list[bytes]) -> list[Any]:
 def stored(db: Database, tenant: Tenant) -> dict[str, int]:
     with db.reading() as conn:
         rows = conn.execute(
-            select(feed_entries.c.id, feed_entries.c.seq).where(
-                feed_entries.c.account_id == tenant.account_id
+            select(session_entries.c.id, session_entries.c.seq).where(
+                session_entries.c.account_id == tenant.account_id
             )
         ).all()
     return {r.id: int(r.seq) for r in rows}
@@ -157,11 +157,15 @@ def test_entries_of_other_code_are_not_used(api: Api, db: Database, tenant: Tena
     with db.reading() as conn:
         seq = conn.execute(select(sessions.c.seq).where(sessions.c.id == "s-1")).scalar_one()
     with db.writing() as conn:
-        entry_store.write_entries(conn, tenant.account_id, "older code", [("s-1", seq, '"stale"')])
+        entry_store.write_entries(
+            conn, tenant.account_id, "older code", [("s-1", seq, '"stale"', '"stale"')]
+        )
     [body] = pages(api)
     assert orjson.loads(body)["changes"][0]["session"]["id"] == "s-1"
     with db.writing() as conn:
-        entry_store.write_entries(conn, tenant.account_id, code_version(), [("s-1", seq, '"x"')])
+        entry_store.write_entries(
+            conn, tenant.account_id, code_version(), [("s-1", seq, '"x"', '"y"')]
+        )
     # The same seq and this code's version: the stored text is what is sent.
     assert orjson.loads(pages(api)[0])["changes"][0]["session"] == "x"
 
@@ -204,7 +208,7 @@ def test_renderers_at_once_write_each_entry_once(api: Api, db: Database, tenant:
 
 @pytest.fixture
 def rendering_client(db: Database) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=db.url, feed_entries=True), database=db)
+    app = create_app(Settings(database_url=db.url, session_entries=True), database=db)
     with TestClient(app, raise_server_exceptions=False, client=("127.0.0.1", 50000)) as client:
         yield client
 
@@ -223,7 +227,7 @@ def test_a_running_server_renders_by_itself(
                     accounts.c.id == tenant.account_id
                 )
             ).scalar_one()
-            count = conn.execute(select(func.count()).select_from(feed_entries)).scalar_one()
+            count = conn.execute(select(func.count()).select_from(session_entries)).scalar_one()
         if behind == 0 and count == 5:
             break
         assert time.monotonic() < deadline, f"{behind} positions not rendered, {count} entries"
@@ -240,7 +244,7 @@ def test_entries_of_other_code_are_made_again_from_the_start(
     # Nothing moved, but the code did: every entry is made again, by it.
     assert render_pending(db) == 5
     with db.reading() as conn:
-        versions = set(conn.execute(select(feed_entries.c.version)).scalars())
+        versions = set(conn.execute(select(session_entries.c.version)).scalars())
         rendered_by = conn.execute(
             select(accounts.c.rendered_version).where(accounts.c.id == tenant.account_id)
         ).scalar_one()
@@ -254,7 +258,7 @@ def test_no_entry_is_written_for_a_session_deleted_after_its_snapshot(
     api.import_sessions(session_body("s-1"), session_body("s-2"))
     with db.reading() as conn:
         chunk = entry_store.render_after(conn, tenant.account_id, 0, 500, now_us())
-    assert [sid for sid, _, _ in chunk.entries] == ["s-1", "s-2"]
+    assert [entry[0] for entry in chunk.entries] == ["s-1", "s-2"]
     status = api.client.delete(
         "/ss/api/sessions/s-1", headers={"Authorization": f"Basic {api.tenant.write_key}"}
     ).status_code
