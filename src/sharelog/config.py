@@ -241,6 +241,8 @@ class Settings:
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(f"SHARELOG_{f.name.upper()}")
+            if raw is None and f.name in RENAMED:
+                raw = env.get(f"SHARELOG_{RENAMED[f.name].upper()}")
             if raw is not None and raw != "":
                 values[f.name] = _coerce(f.name, raw, f.default)
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -252,6 +254,10 @@ class Settings:
 
     def with_overrides(self, **overrides: Any) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+# Settings under their earlier names, still read when the new one is not set.
+RENAMED = {"session_entries": "feed_entries"}
 
 
 def _coerce(name: str, raw: str, default: object) -> object:

@@ -172,3 +172,10 @@ def test_reading_usage_marks_the_account_as_read(
     assert read_us() is None  # neither carries usage objects
     assert reading.get("/ss/api/usage", params={"limit": 1}).status_code == 200
     assert read_us() is not None
+
+
+def test_the_setting_is_read_under_its_earlier_name_too() -> None:
+    assert Settings.from_env({}).session_entries is True
+    assert Settings.from_env({"SHARELOG_FEED_ENTRIES": "false"}).session_entries is False
+    both = {"SHARELOG_FEED_ENTRIES": "false", "SHARELOG_SESSION_ENTRIES": "true"}
+    assert Settings.from_env(both).session_entries is True

@@ -33,6 +33,7 @@ from sharelog.api.routes import (
 from sharelog.api.routes.docs import install_docs
 from sharelog.api.shared_ratelimit import SharedRateLimiter
 from sharelog.api.signing import Signer
+from sharelog.code_version import code_version
 from sharelog.config import Settings
 from sharelog.dashboard.routes import install_dashboard
 from sharelog.geo import open_locator
@@ -120,6 +121,7 @@ def create_app(
     )
     app.state.retention = sweeper
     renderer = EntryRenderer(db, RENDER_INTERVAL_SECONDS) if settings.session_entries else None
+    code_version()  # a digest of every source file: read once here, not in a request
     app.state.metrics = Metrics()
     # How webhook hosts are resolved; tests put their own names here.
     app.state.webhook_resolver = system_resolver
