@@ -158,11 +158,7 @@ def run(args: argparse.Namespace) -> None:
         headers = {"Authorization": f"Basic {read_key}"}
         with running_server(url) as (ours_base, ours_process):
             with httpx.Client(base_url=ours_base, headers=headers, timeout=600) as http:
-                # The key's first use is recorded by a write, and so is the first
-                # read of usage objects, after which the server writes the account's
-                # entries ahead (sharelog/renderer.py): both before any timing.
-                http.get("/ss/api/usage", params={"include": "sessions", "limit": 1})
-            render_s = rendered_after(url, account_id)
+                render_s = read_once(http, url, account_id)
             print(
                 f"  the server wrote {args.sessions:,} sessions' entries ahead in {render_s:.1f} s"
             )
@@ -203,19 +199,37 @@ def built_figures(
 ) -> dict[str, Fetched]:
     """The kinds that send usage objects, from a server that builds every one on the
     request (entries off: neither written nor read), each checked against Datasette's."""
-    best = {}
     with (
         running_server(url, env={"SHARELOG_SESSION_ENTRIES": "false"}) as (base, _),
         httpx.Client(base_url=base, headers=headers, timeout=600) as http,
     ):
         kinds = Sharelog(http, *window, args.page).kinds()
-        for kind in BUILT_KINDS:
-            if kind not in reference:
-                continue
-            runs = [timed(kinds[kind]) for _ in range(args.repeat)]
-            check(kind, runs[0].bodies, reference[kind], args.window)
-            best[kind] = fastest(runs)
-            print(f"  {kind:<9} sharelog, built on request {best[kind].seconds:6.2f} s", flush=True)
+        built = {kind: reference[kind] for kind in BUILT_KINDS if kind in reference}
+        return sharelog_alone(kinds, built, args, "sharelog, built on request")
+
+
+def read_once(http: httpx.Client, url: str, account_id: int) -> float:
+    """The account's first read, then the seconds until the server has written its
+    entries ahead. The key's first use is recorded by a write, and so is the first
+    read of usage objects, after which the server renders the account's history
+    (sharelog/renderer.py): both before any timing."""
+    http.get("/ss/api/usage", params={"include": "sessions", "limit": 1})
+    return rendered_after(url, account_id)
+
+
+def sharelog_alone(
+    kinds: dict[str, Callable[[], list[tuple[float, bytes]]]],
+    reference: dict[str, list[bytes]],
+    args: argparse.Namespace,
+    label: str,
+) -> dict[str, Fetched]:
+    """The best of each kind in ``reference``, each checked against Datasette's answer."""
+    best = {}
+    for kind, bodies in reference.items():
+        runs = [timed(kinds[kind]) for _ in range(args.repeat)]
+        check(kind, runs[0].bodies, bodies, args.window)
+        best[kind] = fastest(runs)
+        print(f"  {kind:<9} {label} {best[kind].seconds:6.2f} s", flush=True)
     return best
 
 
@@ -290,16 +304,10 @@ def postgresql_figures(
             running_server(url) as (base, process),
             httpx.Client(base_url=base, headers=headers, timeout=600) as http,
         ):
-            http.get("/ss/api/usage", params={"include": "sessions", "limit": 1})
-            render_s = rendered_after(url, account_id)
+            render_s = read_once(http, url, account_id)
             print(f"  postgresql: the server wrote the entries ahead in {render_s:.1f} s")
             kinds = Sharelog(http, from_us, to_us, args.page).kinds()
-            best = {}
-            for kind, bodies in reference.items():
-                runs = [timed(kinds[kind]) for _ in range(args.repeat)]
-                check(kind, runs[0].bodies, bodies, args.window)
-                best[kind] = fastest(runs)
-                print(f"  {kind:<9} sharelog on PostgreSQL {best[kind].seconds:6.2f} s", flush=True)
+            best = sharelog_alone(kinds, reference, args, "sharelog on PostgreSQL")
             return best, peak_rss_mb(process.pid)
 
 

@@ -16,6 +16,8 @@ import logging
 import threading
 
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.background import BackgroundTask, BackgroundTasks
+from starlette.responses import Response
 
 from sharelog.background import Periodic
 from sharelog.code_version import code_version
@@ -82,19 +84,15 @@ def render_pending(db: Database, stop: threading.Event | None = None) -> int:
     return written
 
 
-def read_noted(read_us: int | None) -> bool:
-    """Whether the account's read (``accounts.read_us``) is recorded for this minute."""
-    return read_us is not None and read_us >= _this_minute()
-
-
 def _this_minute() -> int:
     return now_us() // MINUTE_US * MINUTE_US
 
 
 class ReadNotes:
-    """Which accounts' usage reads this process recorded this minute: a usage answer
-    does not read ``accounts.read_us`` (its hot path has no statement to spare),
-    so each process records an account's read once a minute at most."""
+    """Which accounts' reads (of the feed or of usage) this process recorded this
+    minute: no answer reads ``accounts.read_us`` to know (a usage page has no
+    statement to spare), so each process records an account's read once a minute
+    at most."""
 
     def __init__(self) -> None:
         self._minutes: dict[int, int] = {}
@@ -108,6 +106,15 @@ class ReadNotes:
                 return False
             self._minutes[account_id] = minute
             return True
+
+    def note_after(self, response: Response, db: Database, account_id: int) -> None:
+        """Record the account's read after ``response`` is sent, when it is due: a
+        read never waits for the writer's lock."""
+        if not self.due(account_id):
+            return
+        note = BackgroundTask(note_read, db, account_id)
+        earlier = response.background
+        response.background = note if earlier is None else BackgroundTasks([earlier, note])
 
 
 def note_read(db: Database, account_id: int) -> None:

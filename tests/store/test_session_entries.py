@@ -92,14 +92,15 @@ def settled(bodies: list[bytes]) -> list[Any]:
     return [c for c in changes if c["session"] is None or c["session"]["end"] is not None]
 
 
-def stored(db: Database, tenant: Tenant) -> dict[str, int]:
+def stored(db: Database, tenant: Tenant, column: str = "seq") -> dict[str, Any]:
+    """The tenant's stored entries, by session id: their ``column``."""
     with db.reading() as conn:
         rows = conn.execute(
-            select(session_entries.c.id, session_entries.c.seq).where(
+            select(session_entries.c.id, session_entries.c[column]).where(
                 session_entries.c.account_id == tenant.account_id
             )
         ).all()
-    return {r.id: int(r.seq) for r in rows}
+    return {r[0]: r[1] for r in rows}
 
 
 def test_a_feed_of_stored_entries_is_the_feed_built_afresh(
@@ -208,6 +209,11 @@ def test_renderers_at_once_write_each_entry_once(api: Api, db: Database, tenant:
 
 @pytest.fixture
 def rendering_client(db: Database) -> Iterator[TestClient]:
+    yield from entries_client(db)
+
+
+def entries_client(db: Database) -> Iterator[TestClient]:
+    """A client of a server that writes entries ahead and reads them."""
     app = create_app(Settings(database_url=db.url, session_entries=True), database=db)
     with TestClient(app, raise_server_exceptions=False, client=("127.0.0.1", 50000)) as client:
         yield client

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import orjson
 import pytest
 from sqlalchemy import select
-from starlette.testclient import TestClient
 
 from sharelog.api import app as app_module
-from sharelog.api import create_app
 from sharelog.code_version import code_version
 from sharelog.config import Settings
 from sharelog.renderer import render_pending
 from sharelog.store import session_entries as entry_store
 from sharelog.store.database import Database
-from sharelog.store.schema import accounts, session_entries, sessions
+from sharelog.store.schema import accounts, sessions
 from tests.conftest import Api, Tenant, session_body
-from tests.store.test_session_entries import events, post_events
+from tests.store.test_session_entries import entries_client, events, post_events, stored
 
 WINDOW = {"from": "2026-10-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
 # Every shape a usage answer that carries usage objects can take.
@@ -38,8 +38,7 @@ def reading(db: Database, tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> It
     """A server that reads stored entries, whose renderer renders only when a test
     calls ``render_pending`` (its one round at start finds nothing to do)."""
     monkeypatch.setattr(app_module, "RENDER_INTERVAL_SECONDS", 3600)
-    app = create_app(Settings(database_url=db.url, session_entries=True), database=db)
-    with TestClient(app, raise_server_exceptions=False, client=("127.0.0.1", 50000)) as client:
+    for client in entries_client(db):
         yield Api(client, tenant)
 
 
@@ -82,13 +81,7 @@ def answers(api: Api) -> list[bytes]:
 
 
 def stored_usage(db: Database, tenant: Tenant) -> dict[str, Any]:
-    with db.reading() as conn:
-        rows = conn.execute(
-            select(session_entries.c.id, session_entries.c.usage).where(
-                session_entries.c.account_id == tenant.account_id
-            )
-        ).all()
-    return {r.id: orjson.loads(r.usage) for r in rows}
+    return {sid: orjson.loads(body) for sid, body in stored(db, tenant, "usage").items()}
 
 
 def test_usage_from_stored_entries_is_usage_built_afresh(
@@ -156,6 +149,20 @@ def test_a_session_changed_after_its_entry_is_shown_as_it_is_now(
     assert render_pending(db) == 1
     assert stored_usage(db, tenant)["s-1"] == s1
     assert answers(reading) == now
+
+
+def test_a_session_still_going_on_is_never_stored_and_runs_to_now(
+    api: Api, reading: Api, db: Database, tenant: Tenant
+) -> None:
+    fill(api)
+    post_events(api, events("live", 10, ended=False))
+    answers(reading)
+    assert render_pending(db) == 6  # the ended ones
+    assert "live" not in stored_usage(db, tenant)
+    [live] = [s for s in reading.usage(**WINDOW, limit=10)["sessions"] if s["id"] == "live"]
+    assert live["end"] is None
+    start = datetime.fromisoformat(live["start"].replace("Z", "+00:00")).timestamp()
+    assert abs(live["duration"] - (time.time() - start)) < 5
 
 
 def test_reading_usage_marks_the_account_as_read(

@@ -25,8 +25,6 @@ class FeedPage:
     has_more: bool
     # The account's latest position in the same snapshot (a long poll waits past it).
     latest_seq: int
-    # When the account last read its feed, as recorded (sharelog.renderer).
-    read_us: int | None = None
 
 
 def read_changes(
@@ -47,12 +45,9 @@ def read_changes(
     may stand for a session, as JSON to embed (``orjson.Fragment``), not a dict.
     """
     positions = conn.execute(
-        select(accounts.c.pruned_seq, accounts.c.last_seq, accounts.c.read_us).where(
-            accounts.c.id == account_id
-        )
+        select(accounts.c.pruned_seq, accounts.c.last_seq).where(accounts.c.id == account_id)
     ).first()
     pruned, latest = (int(positions[0]), int(positions[1])) if positions else (0, 0)
-    read_us = positions[2] if positions else None
     # At 0 a client holds nothing, so no deletion it missed can matter.
     if 0 < since < pruned:
         raise PositionGone(since)
@@ -101,5 +96,4 @@ def read_changes(
         next_seq=page[-1][0] if page else since,
         has_more=len(merged) > limit,
         latest_seq=latest,
-        read_us=None if read_us is None else int(read_us),
     )

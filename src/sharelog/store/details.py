@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from sharelog.store.schema import viewers
-from sharelog.store.usage_rows import build_sessions, located_from
+from sharelog.store.usage_rows import Located, build_sessions, located_from
 from sharelog.store.usage_sql import Row, listed_viewers, started_rows
 from sharelog.timestamps import US_PER_SECOND, format_timestamp, whole_seconds
 
@@ -125,12 +125,19 @@ def details_of(
     rows: Sequence[Row],
     now_us: int,
     fmt: Callable[[int], str] = format_timestamp,
+    listed: Sequence[Row] | None = None,
+    located: Located | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """``session_details`` of sessions whose ``SESSION_SQL`` rows are read already."""
+    """``session_details`` of sessions whose ``SESSION_SQL`` rows are read already
+    (``listed``: their ``listed_viewers``, and ``located`` from them, when the
+    caller has them)."""
     if not rows:
         return {}
-    listed = listed_viewers(conn, account_id, [row[0] for row in rows])
-    built = build_sessions(conn, account_id, rows, now_us, fmt=fmt, located=located_from(listed))
+    if listed is None:
+        listed = listed_viewers(conn, account_id, [row[0] for row in rows])
+    if located is None:
+        located = located_from(listed)
+    built = build_sessions(conn, account_id, rows, now_us, fmt=fmt, located=located)
     details = {s["id"]: s for s in built}
     runs_to = {row[0]: now_us if row[3] is None else row[3] for row in rows}
     lists: dict[str, list[dict[str, Any]]] = {}

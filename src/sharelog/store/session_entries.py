@@ -20,8 +20,8 @@ from sqlalchemy import Connection, delete, select, update
 from sharelog.store.bulk import insert_tuples, one_of
 from sharelog.store.details import details_of
 from sharelog.store.schema import accounts, session_entries, sessions
-from sharelog.store.usage_rows import build_sessions
-from sharelog.store.usage_sql import Row, feed_rows
+from sharelog.store.usage_rows import build_sessions, located_from
+from sharelog.store.usage_sql import Row, feed_rows, listed_viewers
 from sharelog.timestamps import format_timestamp_us
 
 Entry = tuple[str, int, str, str]  # (session id, seq, feed JSON, usage JSON)
@@ -91,13 +91,16 @@ def render_after(
         through = max(after_seq, int(latest))
     else:
         through = int(rows[-1][0])
-    ended: list[Row] = [r[2:-1] for r in rows if r[5] is not None]
-    seqs = [int(r[0]) for r in rows if r[5] is not None]
-    feed = details_of(conn, account_id, ended, now_us, format_timestamp_us)
-    usage = build_sessions(conn, account_id, ended, now_us)
+    ended: list[Row] = [r for r in rows if r[5] is not None]
+    heads = [r[2:-1] for r in ended]
+    # Both bodies from one read of the viewers: the feed lists them, usage groups them.
+    listed = listed_viewers(conn, account_id, [r[0] for r in heads])
+    located = located_from(listed)
+    feed = details_of(conn, account_id, heads, now_us, format_timestamp_us, listed, located)
+    usage = build_sessions(conn, account_id, heads, now_us, located=located)
     entries = [
-        (r[0], seq, orjson.dumps(feed[r[0]]).decode(), orjson.dumps(u).decode())
-        for r, seq, u in zip(ended, seqs, usage, strict=True)
+        (r[2], int(r[0]), orjson.dumps(feed[r[2]]).decode(), orjson.dumps(u).decode())
+        for r, u in zip(ended, usage, strict=True)
     ]
     return Rendered(entries, through)
 

@@ -7,7 +7,6 @@ import time
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -22,7 +21,6 @@ from sharelog.code_version import code_version
 from sharelog.domain import Principal
 from sharelog.errors import Gone, InvalidParameter
 from sharelog.limits import DEFAULT_CHANGES_LIMIT, MAX_CHANGES_LIMIT, MAX_WAIT_SECONDS
-from sharelog.renderer import note_read, read_noted
 from sharelog.store.changes import FeedPage, PositionGone, read_changes
 from sharelog.store.database import Database
 from sharelog.timestamps import now_us
@@ -119,7 +117,5 @@ async def get_changes(
             "has_more": page.has_more,
         }
     )
-    if not read_noted(page.read_us):
-        # After the answer is sent: a read never waits for the writer's lock.
-        response.background = BackgroundTask(note_read, db, account_id)
+    request.app.state.read_notes.note_after(response, db, account_id)
     return pre.stamp(response)

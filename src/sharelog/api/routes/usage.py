@@ -6,7 +6,6 @@ from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from starlette.background import BackgroundTask, BackgroundTasks
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, QueryParams
 from starlette.responses import Response
@@ -27,7 +26,6 @@ from sharelog.api.usage_request import UsageRequest, parse_usage_request
 from sharelog.code_version import code_version
 from sharelog.domain import Principal
 from sharelog.errors import InvalidParameter
-from sharelog.renderer import note_read
 from sharelog.store.clients import client_summary
 from sharelog.timestamps import now_us
 
@@ -77,12 +75,8 @@ async def get_usage(
         open_usage_stream, state.db, account_id, parsed, signer, state.usage_stats, stored
     )
     response = usage_response(stream, request.url.path, request.query_params, body)
-    if stream.stored is not None and state.read_notes.due(account_id):
-        # After the answer is sent: a read never waits for the writer's lock.
-        tasks = [response.background] if response.background is not None else []
-        response.background = BackgroundTasks(
-            [*tasks, BackgroundTask(note_read, state.db, account_id)]
-        )
+    if stream.stored is not None:
+        state.read_notes.note_after(response, state.db, account_id)
     return pre.stamp(response)
 
 
