@@ -157,7 +157,7 @@ class Settings:
         default=True,
         metadata={
             "help": "Write ended sessions' change-feed entries and usage objects ahead, "
-            "in a background thread, for accounts that read their feed or usage "
+            "in a background thread, each for the accounts that read it lately "
             "(their answers then send them as they are)."
         },
     )

@@ -25,6 +25,7 @@ from sharelog.errors import Unavailable
 from sharelog.store import session_entries as store
 from sharelog.store.database import Database
 from sharelog.store.replicas import written
+from sharelog.store.session_entries import Bodies
 from sharelog.timestamps import US_PER_SECOND, now_us
 
 log = logging.getLogger("sharelog.feed")
@@ -69,8 +70,10 @@ def render_pending(db: Database, stop: threading.Event | None = None) -> int:
         rendered = seen.start(version)
         while stop is None or not stop.is_set():
             with db.reading(primary=True) as conn:
-                chunk = store.render_after(conn, seen.account_id, rendered, RENDER_CHUNK, now_us())
-            if chunk.through_seq <= rendered and seen.rendered_version == version:
+                chunk = store.render_after(
+                    conn, seen.account_id, rendered, RENDER_CHUNK, now_us(), seen.wanted
+                )
+            if chunk.through_seq <= rendered and seen.current(version):
                 break
             # The account's write lock, as every writer of its sessions takes it
             # first: the claim and the entries' rows are then locked in one order.
@@ -80,7 +83,7 @@ def render_pending(db: Database, stop: threading.Event | None = None) -> int:
                 store.write_entries(conn, seen.account_id, version, chunk.entries)
             written += len(chunk.entries)
             rendered = chunk.through_seq
-            seen = store.Progress(seen.account_id, rendered, version)
+            seen = seen.moved(rendered, version)
     return written
 
 
@@ -89,42 +92,42 @@ def _this_minute() -> int:
 
 
 class ReadNotes:
-    """Which accounts' reads (of the feed or of usage) this process recorded this
-    minute: no answer reads ``accounts.read_us`` to know (a usage page has no
-    statement to spare), so each process records an account's read once a minute
-    at most."""
+    """Which accounts' reads (of the feed, of usage) this process recorded this
+    minute: no answer reads ``accounts.feed_read_us`` or ``usage_read_us`` to know
+    (a usage page has no statement to spare), so each process records each kind
+    of an account's reads once a minute at most."""
 
     def __init__(self) -> None:
-        self._minutes: dict[int, int] = {}
+        self._minutes: dict[tuple[int, Bodies], int] = {}
         self._lock = threading.Lock()
 
-    def due(self, account_id: int) -> bool:
-        """True once a minute for each account: its read is to be recorded."""
+    def due(self, account_id: int, body: Bodies) -> bool:
+        """True once a minute for each account and kind: its read is to be recorded."""
         minute = _this_minute()
         with self._lock:
-            if self._minutes.get(account_id) == minute:
+            if self._minutes.get((account_id, body)) == minute:
                 return False
-            self._minutes[account_id] = minute
+            self._minutes[(account_id, body)] = minute
             return True
 
-    def note_after(self, response: Response, db: Database, account_id: int) -> None:
-        """Record the account's read after ``response`` is sent, when it is due: a
-        read never waits for the writer's lock."""
-        if not self.due(account_id):
+    def note_after(self, response: Response, db: Database, account_id: int, body: Bodies) -> None:
+        """Record the account's read of ``body`` after ``response`` is sent, when it
+        is due: a read never waits for the writer's lock."""
+        if not self.due(account_id, body):
             return
-        note = BackgroundTask(note_read, db, account_id)
+        note = BackgroundTask(note_read, db, account_id, body)
         earlier = response.background
         response.background = note if earlier is None else BackgroundTasks([earlier, note])
 
 
-def note_read(db: Database, account_id: int) -> None:
+def note_read(db: Database, account_id: int, body: Bodies) -> None:
     """Record, to the minute, that the account reads its feed or usage: one small
     write a minute at most. Bookkeeping, not the request's own write: it never
     fails the request and gives it no ``Sharelog-Position``."""
     request_writes = written.set(None)
     try:
         with db.writing() as conn:
-            store.note_read(conn, account_id, _this_minute())
+            store.note_read(conn, account_id, body, _this_minute())
     except (SQLAlchemyError, Unavailable) as exc:
         log.warning("could not record that account %s reads: %s", account_id, exc)
     finally:

@@ -1,5 +1,5 @@
-"""Downgrades that drop or rename columns of `accounts` and `sessions` (0008, 0007,
-0002) keep every row."""
+"""Downgrades that drop or rename columns of `accounts` and `sessions` (0009, 0008,
+0007, 0002) keep every row."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from tests.store.test_migration_0005 import empty_url  # noqa: F401  (a fixture)
 @pytest.mark.parametrize(
     ("target", "gone", "tables"),
     [
-        ("0007", {"read_us"}, {"feed_entries"}),
+        ("0008", {"feed_read_us", "usage_read_us", "rendered_bodies"}, {"session_entries"}),
+        ("0007", {"read_us", "usage_read_us", "rendered_bodies"}, {"feed_entries"}),
         ("0006", {"rendered_seq", "rendered_version", "feed_read_us", "read_us"}, set()),
         ("0001", {"last_seq", "pruned_seq", "retention_days"}, set()),
     ],
@@ -56,4 +57,23 @@ def test_a_downgrade_keeps_every_account_key_and_session(
     with engine.connect() as conn:
         for table in ("accounts", "api_keys", "sessions"):
             assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 1, table
+    engine.dispose()
+
+
+def test_0009_keeps_an_accounts_latest_read_both_ways(empty_url: str) -> None:  # noqa: F811
+    engine = make_engine(empty_url)
+    config = migrate._config()
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0008")
+        conn.execute(
+            text("INSERT INTO accounts (id, name, created_us, read_us) VALUES (1, 'a', 0, 7)")
+        )
+        command.upgrade(config, "0009")
+        marks = conn.execute(text("SELECT feed_read_us, usage_read_us FROM accounts")).one()
+        assert tuple(marks) == (7, 7)  # an earlier read counts as both
+        conn.execute(text("UPDATE accounts SET feed_read_us = NULL, usage_read_us = 9"))
+        command.downgrade(config, "0008")
+        assert conn.execute(text("SELECT read_us FROM accounts")).scalar_one() == 9
+        conn.commit()
     engine.dispose()

@@ -124,6 +124,39 @@ def test_only_accounts_that_read_their_feed_have_entries_written(
     assert render_pending(db) == 5
 
 
+def test_only_what_an_account_reads_is_written_ahead(
+    api: Api, db: Database, tenant: Tenant
+) -> None:
+    fill(api)
+    with db.writing() as conn:  # as a read of usage objects records it
+        entry_store.note_read(conn, tenant.account_id, entry_store.Bodies.USAGE, now_us())
+    assert render_pending(db) == 5
+    assert set(stored(db, tenant, "feed").values()) == {None}
+    assert None not in stored(db, tenant, "usage").values()
+    usage_bodies = stored(db, tenant, "usage")
+    built = pages(api)  # the feed is built while its entries are missing
+    # Reading the feed too: every entry is made again, with both bodies.
+    assert render_pending(db) == 5
+    assert None not in stored(db, tenant, "feed").values()
+    assert stored(db, tenant, "usage") == usage_bodies
+    assert settled(pages(api)) == settled(built)
+    assert render_pending(db) == 0
+
+
+def test_a_feed_reader_has_no_usage_objects_written(
+    api: Api, db: Database, tenant: Tenant
+) -> None:
+    fill(api)
+    pages(api)
+    assert render_pending(db) == 5
+    assert set(stored(db, tenant, "usage").values()) == {None}
+    with db.reading() as conn:
+        bodies = conn.execute(
+            select(accounts.c.rendered_bodies).where(accounts.c.id == tenant.account_id)
+        ).scalar_one()
+    assert entry_store.Bodies(bodies) == entry_store.Bodies.FEED
+
+
 def test_a_session_changed_after_its_entry_is_shown_as_it_is_now(
     api: Api, db: Database, tenant: Tenant
 ) -> None:

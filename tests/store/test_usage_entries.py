@@ -165,20 +165,26 @@ def test_a_session_still_going_on_is_never_stored_and_runs_to_now(
     assert abs(live["duration"] - (time.time() - start)) < 5
 
 
-def test_reading_usage_marks_the_account_as_read(
+def test_reading_usage_marks_the_account_as_reading_usage(
     reading: Api, db: Database, tenant: Tenant
 ) -> None:
-    def read_us() -> int | None:
+    def read_us() -> tuple[int | None, int | None]:
         with db.reading() as conn:
-            return conn.execute(
-                select(accounts.c.read_us).where(accounts.c.id == tenant.account_id)
-            ).scalar_one()
+            row = conn.execute(
+                select(accounts.c.feed_read_us, accounts.c.usage_read_us).where(
+                    accounts.c.id == tenant.account_id
+                )
+            ).one()
+            return row[0], row[1]
 
     assert reading.get("/ss/api/usage", params={"format": "csv"}).status_code == 200
     assert reading.get("/ss/api/usage", params={"include": "stats"}).status_code == 200
-    assert read_us() is None  # neither carries usage objects
+    assert read_us() == (None, None)  # neither carries usage objects
     assert reading.get("/ss/api/usage", params={"limit": 1}).status_code == 200
-    assert read_us() is not None
+    feed_read, usage_read = read_us()
+    assert feed_read is None and usage_read is not None
+    assert reading.get("/ss/api/changes").status_code == 200
+    assert read_us()[0] is not None
 
 
 def test_the_setting_is_read_under_its_earlier_name_too() -> None:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -62,9 +63,12 @@ accounts = Table(
     Column("rendered_seq", BigInteger, nullable=False, server_default="0"),
     # The code that rendered up to there: other code starts again from 0.
     Column("rendered_version", String(16), nullable=True),
-    # When the account last read its change feed or its usage, to the minute:
-    # only accounts that read them have their entries written ahead.
-    Column("read_us", BigInteger, nullable=True),
+    # When the account last read its change feed, and its usage, to the minute:
+    # only what an account reads has its entries written ahead.
+    Column("feed_read_us", BigInteger, nullable=True),
+    Column("usage_read_us", BigInteger, nullable=True),
+    # Which entries the rendering up to rendered_seq made (session_entries.Bodies).
+    Column("rendered_bodies", SmallInteger, nullable=False, server_default="0"),
 )
 
 # Looked up by hash before the account is known, so the hash is unique on its own;
@@ -126,7 +130,8 @@ sessions = Table(
 # An ended session's entries, as JSON: its change feed ``session`` object
 # (``feed``) and its usage object (``usage``), written after the session's
 # write by sharelog.renderer: used while its seq is the session's and its
-# version the running code's, else built afresh.
+# version the running code's, else built afresh. Each is null when the
+# account did not read that kind of answer when the entry was made.
 session_entries = Table(
     "session_entries",
     metadata,
@@ -134,8 +139,8 @@ session_entries = Table(
     Column("id", Key, primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("version", String(16), nullable=False),
-    Column("feed", Text, nullable=False),
-    Column("usage", Text, nullable=False),
+    Column("feed", Text, nullable=True),
+    Column("usage", Text, nullable=True),
 )
 
 # Deleted sessions, for the change feed: one row per id, at its latest deletion.

@@ -6,16 +6,19 @@ seconds), kept with the ``seq`` they were made at and the code's version.
 Every write that changes a session gives it a new ``seq``
 (``store/positions.py``), so an entry is valid exactly while both match: no
 write path has to remember to throw one away. The renderer follows each
-account's positions like a feed client, from ``accounts.rendered_seq``.
+account's positions like a feed client, from ``accounts.rendered_seq``, and
+makes only the bodies the account reads (``Bodies``): a dashboard that reads
+usage alone never has feed entries written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import IntFlag
 
 import orjson
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import ColumnElement, Connection, delete, false, select, update
 
 from sharelog.store.bulk import insert_tuples, one_of
 from sharelog.store.details import details_of
@@ -24,7 +27,21 @@ from sharelog.store.usage_rows import build_sessions, located_from
 from sharelog.store.usage_sql import Row, feed_rows, listed_viewers
 from sharelog.timestamps import format_timestamp_us
 
-Entry = tuple[str, int, str, str]  # (session id, seq, feed JSON, usage JSON)
+# (session id, seq, feed JSON, usage JSON); a body is None when not made.
+Entry = tuple[str, int, str | None, str | None]
+
+
+class Bodies(IntFlag):
+    """Which of a session's entries are made (``accounts.rendered_bodies``)."""
+
+    NONE = 0
+    FEED = 1
+    USAGE = 2
+
+
+BOTH = Bodies.FEED | Bodies.USAGE
+# Where a read of each kind is recorded.
+READ_COLUMNS = {Bodies.FEED: accounts.c.feed_read_us, Bodies.USAGE: accounts.c.usage_read_us}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,46 +54,91 @@ class Rendered:
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """How far an account's entries are rendered, and by which code."""
+    """How far an account's entries are rendered, by which code and with which
+    bodies; and the bodies the account reads now."""
 
     account_id: int
     rendered_seq: int
     rendered_version: str | None
+    rendered_bodies: Bodies
+    wanted: Bodies
+
+    def current(self, version: str) -> bool:
+        """Rendered by ``version`` with every body the account reads now."""
+        return self.rendered_version == version and not self.wanted & ~self.rendered_bodies
 
     def start(self, version: str) -> int:
-        """Where ``version`` renders from: entries of other code are all made again."""
-        return self.rendered_seq if self.rendered_version == version else 0
+        """Where ``version`` renders from: entries of other code, or without a body
+        the account reads now, are all made again."""
+        return self.rendered_seq if self.current(version) else 0
+
+    def moved(self, through_seq: int, version: str) -> Progress:
+        """The account's progress once this renderer has claimed ``through_seq``."""
+        return Progress(self.account_id, through_seq, version, self.wanted, self.wanted)
 
 
 def accounts_behind(conn: Connection, followed_since_us: int, version: str) -> list[Progress]:
     """Every account that read its feed or usage since ``followed_since_us`` and has
-    positions not rendered yet, or rendered by other code."""
+    positions not rendered yet, rendered by other code, or rendered without a
+    body it reads now."""
+    reads = {
+        body: column.is_not(None) & (column >= followed_since_us)
+        for body, column in READ_COLUMNS.items()
+    }
+    missing: ColumnElement[bool] = false()
+    for body, read in reads.items():
+        missing = missing | (read & (accounts.c.rendered_bodies.op("&")(int(body)) == 0))
     rows = conn.execute(
-        select(accounts.c.id, accounts.c.rendered_seq, accounts.c.rendered_version).where(
-            accounts.c.read_us >= followed_since_us,
+        select(
+            accounts.c.id,
+            accounts.c.rendered_seq,
+            accounts.c.rendered_version,
+            accounts.c.rendered_bodies,
+            *reads.values(),
+        ).where(
+            reads[Bodies.FEED] | reads[Bodies.USAGE],
             (accounts.c.last_seq > accounts.c.rendered_seq)
-            | ((accounts.c.last_seq > 0) & accounts.c.rendered_version.is_distinct_from(version)),
+            | (
+                (accounts.c.last_seq > 0)
+                & (accounts.c.rendered_version.is_distinct_from(version) | missing)
+            ),
         )
     ).all()
-    return [Progress(int(r[0]), int(r[1]), r[2]) for r in rows]
+    return [
+        Progress(
+            int(r[0]),
+            int(r[1]),
+            r[2],
+            Bodies(int(r[3])),
+            Bodies.NONE
+            | (Bodies.FEED if r[4] else Bodies.NONE)
+            | (Bodies.USAGE if r[5] else Bodies.NONE),
+        )
+        for r in rows
+    ]
 
 
-def note_read(conn: Connection, account_id: int, minute_us: int) -> None:
-    """Record that the account read its feed or usage in ``minute_us`` (a no-op when
-    recorded)."""
+def note_read(conn: Connection, account_id: int, body: Bodies, minute_us: int) -> None:
+    """Record that the account read ``body`` (its feed or its usage) in ``minute_us``
+    (a no-op when recorded)."""
+    column = READ_COLUMNS[body]
     conn.execute(
         update(accounts)
-        .where(accounts.c.id == account_id)
-        .where((accounts.c.read_us.is_(None)) | (accounts.c.read_us < minute_us))
-        .values(read_us=minute_us)
+        .where(accounts.c.id == account_id, column.is_(None) | (column < minute_us))
+        .values({column: minute_us})
     )
 
 
 def render_after(
-    conn: Connection, account_id: int, after_seq: int, limit: int, now_us: int
+    conn: Connection,
+    account_id: int,
+    after_seq: int,
+    limit: int,
+    now_us: int,
+    bodies: Bodies = BOTH,
 ) -> Rendered:
-    """The entries of the ended sessions among the first ``limit`` started ones
-    after ``after_seq``, read in ``conn``'s snapshot.
+    """The entries (``bodies`` of them) of the ended sessions among the first
+    ``limit`` started ones after ``after_seq``, read in ``conn``'s snapshot.
 
     A snapshot that shows a position shows every position before it (positions
     become visible in commit order), so everything up to ``through_seq`` has
@@ -93,30 +155,37 @@ def render_after(
         through = int(rows[-1][0])
     ended: list[Row] = [r for r in rows if r[5] is not None]
     heads = [r[2:-1] for r in ended]
-    # Both bodies from one read of the viewers: the feed lists them, usage groups them.
-    listed = listed_viewers(conn, account_id, [r[0] for r in heads])
-    located = located_from(listed)
-    feed = details_of(conn, account_id, heads, now_us, format_timestamp_us, listed, located)
-    usage = build_sessions(conn, account_id, heads, now_us, located=located)
-    entries = [
-        (r[2], int(r[0]), orjson.dumps(feed[r[2]]).decode(), orjson.dumps(u).decode())
-        for r, u in zip(ended, usage, strict=True)
-    ]
+    feed: dict[str, str] = {}
+    usage: dict[str, str] = {}
+    if heads and bodies:
+        # Both bodies from one read of the viewers: the feed lists them, usage groups them.
+        listed = listed_viewers(conn, account_id, [r[0] for r in heads])
+        located = located_from(listed)
+        if Bodies.FEED in bodies:
+            made = details_of(conn, account_id, heads, now_us, format_timestamp_us, listed, located)
+            feed = {sid: orjson.dumps(body).decode() for sid, body in made.items()}
+        if Bodies.USAGE in bodies:
+            built = build_sessions(conn, account_id, heads, now_us, located=located)
+            usage = {u["id"]: orjson.dumps(u).decode() for u in built}
+    entries = [(r[2], int(r[0]), feed.get(r[2]), usage.get(r[2])) for r in ended]
     return Rendered(entries, through)
 
 
 def claim(conn: Connection, seen: Progress, through_seq: int, version: str) -> bool:
     """Move the account's rendering from what ``seen`` read to ``through_seq`` by
-    ``version``; False when another renderer moved it first (its entries are then
-    kept, not these)."""
+    ``version``, with the bodies it reads; False when another renderer moved it
+    first (its entries are then kept, not these)."""
     moved = conn.execute(
         update(accounts)
         .where(
             accounts.c.id == seen.account_id,
             accounts.c.rendered_seq == seen.rendered_seq,
             accounts.c.rendered_version.is_not_distinct_from(seen.rendered_version),
+            accounts.c.rendered_bodies == int(seen.rendered_bodies),
         )
-        .values(rendered_seq=through_seq, rendered_version=version)
+        .values(
+            rendered_seq=through_seq, rendered_version=version, rendered_bodies=int(seen.wanted)
+        )
     )
     return moved.rowcount == 1
 

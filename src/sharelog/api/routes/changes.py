@@ -23,6 +23,7 @@ from sharelog.errors import Gone, InvalidParameter
 from sharelog.limits import DEFAULT_CHANGES_LIMIT, MAX_CHANGES_LIMIT, MAX_WAIT_SECONDS
 from sharelog.store.changes import FeedPage, PositionGone, read_changes
 from sharelog.store.database import Database
+from sharelog.store.session_entries import Bodies
 from sharelog.timestamps import now_us
 
 router = APIRouter(tags=["changes"])
@@ -117,5 +118,5 @@ async def get_changes(
             "has_more": page.has_more,
         }
     )
-    request.app.state.read_notes.note_after(response, db, account_id)
+    request.app.state.read_notes.note_after(response, db, account_id, Bodies.FEED)
     return pre.stamp(response)

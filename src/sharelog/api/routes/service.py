@@ -60,9 +60,25 @@ async def readyz(request: Request) -> Response:
     return json_response({"status": "ready"})
 
 
+def _json_error(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/ErrorBody"}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
 @router.get(
     "/metrics",
     operation_id="metrics",
+    # JSON errors beside the text/plain answer (``model`` would file them under
+    # the route's text/plain).
+    responses={
+        401: _json_error(
+            "unauthorized: SHARELOG_METRICS_TOKEN is set and the request does not carry "
+            "it as a bearer token"
+        ),
+        403: _json_error(
+            "forbidden: no SHARELOG_METRICS_TOKEN is set and the client is not on loopback"
+        ),
+    },
     openapi_extra=PUBLIC,
     response_class=PlainTextResponse,
 )

@@ -27,6 +27,7 @@ from sharelog.code_version import code_version
 from sharelog.domain import Principal
 from sharelog.errors import InvalidParameter
 from sharelog.store.clients import client_summary
+from sharelog.store.session_entries import Bodies
 from sharelog.timestamps import now_us
 
 router = APIRouter(tags=["usage"])
@@ -76,7 +77,7 @@ async def get_usage(
     )
     response = usage_response(stream, request.url.path, request.query_params, body)
     if stream.stored is not None:
-        state.read_notes.note_after(response, state.db, account_id)
+        state.read_notes.note_after(response, state.db, account_id, Bodies.USAGE)
     return pre.stamp(response)
 
 
