@@ -6,32 +6,36 @@ RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
 DOCS_STAMP := $(VENV)/.docs-installed
 BENCH_STAMP := $(VENV)/.bench-installed
+# The versions the suite last passed with, for every install (make constraints
+# refreshes them): a fresh machine gets what was tested, not the newest release.
+CONSTRAINTS := constraints.txt
+PIP_INSTALL = $(BIN)/pip install --quiet -c $(CONSTRAINTS)
 # The pages with generated parts: those with a cog block at the start of a line.
 COG_PAGES = $(shell grep -l -r --include='*.md' '^<!-- \[\[\[cog' docs)
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: run test lint check bench fuzz browser pgbouncer clean docs docs-serve docs-gen cluster test-cluster
+.PHONY: run test lint check bench fuzz browser pgbouncer clean docs docs-serve docs-gen cluster test-cluster constraints
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(RUN_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP_INSTALL) -e .
 	touch $@
 
 # The tests check the documentation too (cog, the examples), so dev includes docs.
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,docs]'
+$(DEV_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP_INSTALL) -e '.[dev,docs]'
 	touch $(RUN_STAMP) $(DOCS_STAMP) $@
 
-$(DOCS_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[docs]'
+$(DOCS_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP_INSTALL) -e '.[docs]'
 	touch $(RUN_STAMP) $@
 
 # What make bench adds: the peers it measures against (bench/datasette.py).
-$(BENCH_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,docs,bench]'
+$(BENCH_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP_INSTALL) -e '.[dev,docs,bench]'
 	touch $(RUN_STAMP) $(DOCS_STAMP) $(DEV_STAMP) $@
 
 ## run: install, migrate, fill the demo account, serve on 127.0.0.1:8000
@@ -90,6 +94,11 @@ bench: $(BENCH_STAMP)
 ## fuzz: a longer schemathesis run against the OpenAPI document
 fuzz: $(DEV_STAMP)
 	SHARELOG_FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest -q tests/test_schemathesis.py
+
+## constraints: pin constraints.txt to what .venv holds now (after make bench, the
+## whole set), once make test passes with it
+constraints: $(BENCH_STAMP)
+	$(BIN)/pip freeze --exclude-editable > $(CONSTRAINTS)
 
 clean:
 	rm -rf $(VENV) site *.egg-info .pytest_cache .mypy_cache .ruff_cache
