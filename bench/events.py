@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -135,7 +136,7 @@ def run_backend(backend: str, events: list[dict[str, Any]], batch: int, repeat: 
             with running_server(url, "--workers", str(workers)) as (base, _process):
                 return post_all(base, write_key, events, batch, clients)
 
-    runs = {
+    runs: dict[str, Callable[[], float]] = {
         "baseline": baseline,
         "1 client, 1 worker": lambda: served(1, 1),
         "2 clients, 1 worker": lambda: served(2, 1),

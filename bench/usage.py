@@ -130,7 +130,9 @@ def paged(http: httpx.Client) -> tuple[int, float]:
     pages, cursor, window = [], None, fresh_window()
     with Timer() as t:
         while True:
-            params = {**window, "limit": 1000, **({"cursor": cursor} if cursor else {})}
+            params: dict[str, str | int] = {**window, "limit": 1000}
+            if cursor:
+                params["cursor"] = cursor
             pages.append(http.get("/ss/api/usage", params=params).raise_for_status().content)
             cursor = next_cursor_of(pages[-1])
             if cursor is None:
