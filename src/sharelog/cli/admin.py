@@ -16,16 +16,19 @@ from sharelog.cli.context import (
     print_json,
     settings,
 )
-from sharelog.domain import Scope
+from sharelog.domain import Account, Scope
+from sharelog.limits import MAX_RETENTION_DAYS
 from sharelog.store import accounts as account_store
 from sharelog.store import audit, migrate
 from sharelog.store.accounts import DISPLAY_PREFIX_LENGTH
 from sharelog.store.audit import CLI_ACTOR
+from sharelog.store.database import Database
 from sharelog.timestamps import format_timestamp, now_us
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts (companies).", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log of administration.", no_args_is_help=True)
 
 
 @db_app.command("upgrade")
@@ -60,6 +63,118 @@ def accounts_create(
         print_json({"id": account.id, "name": account.name})
     else:
         console.print(f"created account {account.name!r} (id {account.id})")
+
+
+def _find_account(db: Database, account: str) -> Account:
+    with db.reading(primary=True) as conn:
+        try:
+            return account_store.find_account(conn, account)
+        except account_store.AccountNotFound:
+            fail(f"no account {account!r}")
+
+
+def _account_json(info: dict[str, object]) -> dict[str, object]:
+    """What ``GET /ss/api/account`` answers."""
+    created = info["created_us"]
+    assert isinstance(created, int)
+    return {
+        "id": info["id"],
+        "name": info["name"],
+        "created": format_timestamp(created),
+        "retention_days": info["retention_days"],
+    }
+
+
+def _print_account(info: dict[str, object], json_output: bool) -> None:
+    shown = _account_json(info)
+    if json_output:
+        print_json(shown)
+        return
+    days = shown["retention_days"]
+    console.print(
+        f"account {shown['name']!r} (id {shown['id']}), created {shown['created']}, "
+        f"retention: {'keep everything' if days is None else f'{days} days'}",
+        highlight=False,
+    )
+
+
+@accounts_app.command("show")
+def accounts_show(
+    account: str = typer.Argument(..., help="Account name or id."),
+    json_output: bool = typer.Option(
+        False, "--json", help="Print {id, name, created, retention_days} as JSON."
+    ),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Show an account: id, name, created, retention (as GET /ss/api/account)."""
+    db = open_database(database_url)
+    found = _find_account(db, account)
+    with db.reading(primary=True) as conn:
+        info = account_store.account_info(conn, found.id)
+    _print_account(info, json_output)
+
+
+@accounts_app.command("update")
+def accounts_update(
+    account: str = typer.Argument(..., help="Account name or id."),
+    retention_days: str = typer.Option(
+        ...,
+        "--retention-days",
+        help=f"Days sessions are kept, 1 to {MAX_RETENTION_DAYS}, or none to keep everything.",
+    ),
+    json_output: bool = typer.Option(
+        False, "--json", help="Print {id, name, created, retention_days} as JSON."
+    ),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Change an account's retention (as PATCH /ss/api/account; audited as cli)."""
+    if retention_days.lower() in ("none", "null"):
+        days = None
+    elif retention_days.isascii() and retention_days.isdigit():
+        days = int(retention_days)
+        if not 1 <= days <= MAX_RETENTION_DAYS:
+            fail(f"--retention-days: must be from 1 to {MAX_RETENTION_DAYS}, or none")
+    else:
+        fail(f"--retention-days: must be a whole number of days or none, got {retention_days!r}")
+    db = open_database(database_url)
+    found = _find_account(db, account)
+    with db.writing(found.id) as conn:
+        now = now_us()
+        account_store.set_retention(conn, found.id, days)
+        target = f"retention_days={'null' if days is None else days}"
+        audit.record(conn, found.id, CLI_ACTOR, "account.updated", target, now)
+        info = account_store.account_info(conn, found.id)
+    _print_account(info, json_output)
+
+
+@audit_app.command("list")
+def audit_list(
+    account: str = typer.Option(..., "--account", help="Account name or id."),
+    limit: int = typer.Option(100, "--limit", min=1, help="How many entries, newest first."),
+    json_output: bool = typer.Option(False, "--json", help="Print the entries as JSON."),
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """What was done with admin rights, newest first (as GET /ss/api/audit)."""
+    db = open_database(database_url)
+    found = _find_account(db, account)
+    with db.reading(primary=True) as conn:
+        rows = audit.entries(conn, found.id, before_id=None, limit=limit)
+    entries = [
+        {
+            "at": format_timestamp(r["at_us"]),
+            "key": r["key"],
+            "action": r["action"],
+            "target": r["target"],
+        }
+        for r in rows
+    ]
+    if json_output or not sys.stdout.isatty():
+        print_json(entries)
+        return
+    table = Table("at", "key", "action", "target")
+    for e in entries:
+        table.add_row(e["at"], e["key"], e["action"], e["target"])
+    console.print(table)
 
 
 @keys_app.command("create")

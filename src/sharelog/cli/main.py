@@ -10,7 +10,7 @@ import typer
 import uvicorn
 
 from sharelog.api.metrics import MULTIPROCESS_DIR
-from sharelog.cli.admin import accounts_app, db_app, keys_app
+from sharelog.cli.admin import accounts_app, audit_app, db_app, keys_app
 from sharelog.cli.context import DatabaseOption, console, fail, open_database, settings
 from sharelog.cli.demo import demo_session_count, fill_demo, read_key
 from sharelog.cli.geo import geo_app
@@ -31,6 +31,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 app.add_typer(geo_app, name="geo")
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(agents_app, name="agents")
