@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import IntegrityError
 
+from sharelog.administration import account_json, audit_entry_json
 from sharelog.cli.context import (
     DatabaseOption,
     console,
@@ -73,20 +74,8 @@ def _find_account(db: Database, account: str) -> Account:
             fail(f"no account {account!r}")
 
 
-def _account_json(info: dict[str, object]) -> dict[str, object]:
-    """What ``GET /ss/api/account`` answers."""
-    created = info["created_us"]
-    assert isinstance(created, int)
-    return {
-        "id": info["id"],
-        "name": info["name"],
-        "created": format_timestamp(created),
-        "retention_days": info["retention_days"],
-    }
-
-
 def _print_account(info: dict[str, object], json_output: bool) -> None:
-    shown = _account_json(info)
+    shown = account_json(info)
     if json_output:
         print_json(shown)
         return
@@ -159,15 +148,7 @@ def audit_list(
     found = _find_account(db, account)
     with db.reading(primary=True) as conn:
         rows = audit.entries(conn, found.id, before_id=None, limit=limit)
-    entries = [
-        {
-            "at": format_timestamp(r["at_us"]),
-            "key": r["key"],
-            "action": r["action"],
-            "target": r["target"],
-        }
-        for r in rows
-    ]
+    entries = [audit_entry_json(r) for r in rows]
     if json_output or not sys.stdout.isatty():
         print_json(entries)
         return

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from sharelog.administration import account_json
 from sharelog.api.auth import administrator
 from sharelog.api.body import read_json
 from sharelog.api.openapi import ERRORS, AccountInfo, DeletedCount
@@ -20,20 +21,11 @@ from sharelog.removal import Remover
 from sharelog.store import accounts as account_store
 from sharelog.store import audit
 from sharelog.store.database import Database
-from sharelog.timestamps import format_timestamp, now_us
+from sharelog.timestamps import now_us
 
 router = APIRouter(tags=["administration"])
 
 PATCHABLE = ("retention_days",)
-
-
-def _account_json(info: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": info["id"],
-        "name": info["name"],
-        "created": format_timestamp(info["created_us"]),
-        "retention_days": info["retention_days"],
-    }
 
 
 def parse_account_patch(body: object) -> dict[str, Any]:
@@ -69,7 +61,7 @@ async def get_account(request: Request, principal: Principal = Depends(administr
         with db.reading(primary=True) as conn:
             return account_store.account_info(conn, principal.account_id)
 
-    return json_response(_account_json(await run_in_threadpool(load)))
+    return json_response(account_json(await run_in_threadpool(load)))
 
 
 @router.patch(
@@ -105,7 +97,7 @@ async def patch_account(
     if changes.get("retention_days") is not None:
         # A shorter retention applies now, not at the next hourly sweep.
         request.app.state.retention.run_soon()
-    return json_response(_account_json(info))
+    return json_response(account_json(info))
 
 
 @router.delete(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from sharelog.administration import audit_entry_json
 from sharelog.api.auth import administrator
 from sharelog.api.openapi import ERRORS, AuditPage
 from sharelog.api.pages import decode_cursor, encode_cursor, limit_param
@@ -16,7 +17,6 @@ from sharelog.api.responses import json_response
 from sharelog.domain import Principal
 from sharelog.store import audit
 from sharelog.store.database import Database
-from sharelog.timestamps import format_timestamp
 
 router = APIRouter(tags=["administration"])
 
@@ -42,15 +42,7 @@ async def get_audit(request: Request, principal: Principal = Depends(administrat
     page = rows[:limit]
     return json_response(
         {
-            "entries": [
-                {
-                    "at": format_timestamp(r["at_us"]),
-                    "key": r["key"],
-                    "action": r["action"],
-                    "target": r["target"],
-                }
-                for r in page
-            ],
+            "entries": [audit_entry_json(r) for r in page],
             "next_cursor": encode_cursor("audit", [page[-1]["id"]]) if len(rows) > limit else None,
         }
     )
