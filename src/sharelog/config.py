@@ -106,7 +106,7 @@ class Settings:
         default=60,
         metadata={
             "help": "Failed authentications a client address may make a minute (then 429); "
-            "loopback clients are exempt."
+            "clients on this host (loopback, a unix socket, in process) are exempt."
         },
     )
     trusted_proxies: str = field(
@@ -120,8 +120,8 @@ class Settings:
     metrics_token: str = field(
         default="",
         metadata={
-            "help": "Bearer token that /metrics requires; empty: /metrics answers loopback "
-            "clients only"
+            "help": "Bearer token that /metrics requires; empty: /metrics answers clients "
+            "on this host only (loopback, a unix socket, in process)"
         },
     )
     secret_key: str = field(

@@ -47,8 +47,14 @@ def test_failed_authentication_is_limited_per_address(
     sqlite_db: Database, tenant_on_sqlite: Tenant
 ) -> None:
     settings = Settings(database_url=sqlite_db.url, auth_failures_per_minute=5)
-    with TestClient(create_app(settings, database=sqlite_db)) as client:
-        bad = {"Authorization": "Basic slk_guessguessguessguessguessguess00"}
+    app = create_app(settings, database=sqlite_db)
+    bad = {"Authorization": "Basic slk_guessguessguessguessguessguess00"}
+    # Clients on this host are never limited: loopback, and a peer without an IP
+    # address (Starlette's test client is "testclient"; a unix socket has none).
+    for peer in ("127.0.0.1", "testclient"):
+        with TestClient(app, client=(peer, 5000)) as local:
+            assert {local.get("/ss/api/usage", headers=bad).status_code for _ in range(7)} == {401}
+    with TestClient(app, client=("203.0.113.7", 5000)) as client:
         statuses = [client.get("/ss/api/usage", headers=bad).status_code for _ in range(7)]
         assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}
         limited = client.get("/ss/api/usage", headers=bad)
@@ -156,6 +162,8 @@ def test_metrics_need_the_token_or_a_loopback_client(
         assert response.status_code == 403 and "sharelog_" not in response.text
     with TestClient(open_app, client=("::1", 5000)) as local:
         assert local.get("/metrics").status_code == 200
+    with TestClient(open_app) as in_process:  # its peer is "testclient", no address
+        assert in_process.get("/metrics").status_code == 200
     guarded = create_app(
         Settings(database_url=sqlite_db.url, metrics_token="s3cret"), database=sqlite_db
     )

@@ -143,9 +143,7 @@ def test_only_what_an_account_reads_is_written_ahead(
     assert render_pending(db) == 0
 
 
-def test_a_feed_reader_has_no_usage_objects_written(
-    api: Api, db: Database, tenant: Tenant
-) -> None:
+def test_a_feed_reader_has_no_usage_objects_written(api: Api, db: Database, tenant: Tenant) -> None:
     fill(api)
     pages(api)
     assert render_pending(db) == 5

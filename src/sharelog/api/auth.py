@@ -74,7 +74,9 @@ def key_from_header(header: str | None) -> str | None:
 
 
 def client_address(request: Request) -> str | None:
-    """The address failed authentications count against; None for loopback clients.
+    """The address failed authentications count against; None for a client on this
+    host: a loopback address, or a peer with no IP address at all (a unix socket,
+    an in-process client such as Starlette's test client, "testclient").
 
     ``X-Forwarded-For`` is believed only from a peer in ``SHARELOG_TRUSTED_PROXIES``:
     the client is then its last hop that is not itself a trusted proxy. Loopback
@@ -84,7 +86,7 @@ def client_address(request: Request) -> str | None:
     trusted: TrustedProxies = request.app.state.trusted_proxies
     host = trusted.client_of(host, request.headers.getlist("x-forwarded-for"))
     ip = parse_ip(host)
-    return None if ip is not None and ip.is_loopback else host
+    return None if ip is None or ip.is_loopback else host
 
 
 def _refuse(request: Request, message: str) -> NoReturn:

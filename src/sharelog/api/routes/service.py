@@ -76,7 +76,7 @@ def _json_error(description: str) -> dict[str, Any]:
             "it as a bearer token"
         ),
         403: _json_error(
-            "forbidden: no SHARELOG_METRICS_TOKEN is set and the client is not on loopback"
+            "forbidden: no SHARELOG_METRICS_TOKEN is set and the client is not on this host"
         ),
     },
     openapi_extra=PUBLIC,
@@ -84,7 +84,7 @@ def _json_error(description: str) -> dict[str, Any]:
 )
 async def metrics(request: Request) -> Response:
     """Prometheus text format: with ``SHARELOG_METRICS_TOKEN`` set, only for
-    ``Authorization: Bearer <token>``; without it, only for loopback clients."""
+    ``Authorization: Bearer <token>``; without it, only for clients on this host."""
     token = request.app.state.settings.metrics_token
     if token:
         given = request.headers.get("authorization", "")
@@ -92,7 +92,7 @@ async def metrics(request: Request) -> Response:
             raise Unauthorized("metrics need Authorization: Bearer <SHARELOG_METRICS_TOKEN>")
     elif client_address(request) is not None:
         # Tenant volumes are nobody's business beyond this host.
-        raise Forbidden("metrics are served to loopback clients, or set SHARELOG_METRICS_TOKEN")
+        raise Forbidden("metrics are served to clients on this host, or set SHARELOG_METRICS_TOKEN")
     return PlainTextResponse(
         request.app.state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
     )
