@@ -211,6 +211,26 @@ def test_after_the_last_attempt_a_message_is_failed(
     assert entry["status"] == "pending" and entry["attempts"] == 0
 
 
+def test_a_replay_counts_every_message_since_its_instant_pending_ones_too(
+    client: TestClient, db: Database, admin: Admin
+) -> None:
+    allow_private(client)
+    with receiver() as r:
+        hook = admin.create(r.url + "/ok")
+        path = f"/ss/api/webhooks/{hook['id']}"
+        admin.request("POST", f"{path}/test")
+        send(db)  # delivered
+        admin.request("POST", f"{path}/test")  # pending, not sent yet
+        replayed = admin.request("POST", f"{path}/replay", json={"since": "2020-01-01"})
+        assert replayed.status_code == 202 and replayed.json() == {"queued": 2}
+        statuses = admin.request("GET", f"{path}/messages").json()["messages"]
+        assert [m["status"] for m in statuses] == ["pending", "pending"]
+        send(db)
+    assert len(r.requests) == 3  # the first one twice, the second once
+    later = admin.request("POST", f"{path}/replay", json={"since": "2100-01-01"})
+    assert later.json() == {"queued": 0}
+
+
 def test_a_redirect_is_a_failure_and_is_not_followed(
     client: TestClient, db: Database, admin: Admin
 ) -> None:

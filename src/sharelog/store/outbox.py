@@ -120,18 +120,25 @@ def requeue_since(
     conn: Connection, account_id: int, endpoint_id: str, since_us: int, now_us: int
 ) -> int:
     """Queue again (same ids, attempts from 0) every delivered or failed message created
-    since ``since_us``; pending ones are queued already. Returns how many."""
+    since ``since_us``. Returns how many messages created since then are queued now:
+    those, and the pending ones, queued already (they keep their schedule: one may
+    be in the middle of an attempt)."""
+    since = (
+        webhook_messages.c.account_id == account_id,
+        webhook_messages.c.endpoint_id == endpoint_id,
+        webhook_messages.c.created_us >= since_us,
+    )
+    pending = conn.execute(
+        select(func.count())
+        .select_from(webhook_messages)
+        .where(*since, webhook_messages.c.next_attempt_us.is_not(None))
+    ).scalar_one()
     result = conn.execute(
         update(webhook_messages)
-        .where(
-            webhook_messages.c.account_id == account_id,
-            webhook_messages.c.endpoint_id == endpoint_id,
-            webhook_messages.c.created_us >= since_us,
-            webhook_messages.c.next_attempt_us.is_(None),
-        )
+        .where(*since, webhook_messages.c.next_attempt_us.is_(None))
         .values(status=PENDING, attempts=0, next_attempt_us=now_us)
     )
-    return int(result.rowcount)
+    return int(result.rowcount) + int(pending)
 
 
 def claim_due(
