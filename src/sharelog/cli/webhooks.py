@@ -114,7 +114,7 @@ def webhooks_replay(
         count = admin.replay(db, _account(db, account), endpoint_id, since_us)
     except SharelogError as exc:
         fail(exc.message)
-    console.print(f"{count} messages queued", highlight=False)
+    console.print(f"queued {count} messages", highlight=False)
 
 
 def deliver_command(database_url: str | None = DatabaseOption) -> None:
