@@ -339,3 +339,15 @@ def test_usage_clients_counts_browsers_and_the_highest_peak(api: Api) -> None:
         "/ss/api/usage/clients", params={"from": "2026-12-01", "to": "2026-12-02"}
     )
     assert other_window.json()["peak"] == 0 and other_window.json()["browsers"] == []
+
+
+def test_an_imports_null_webcam_seconds_is_none_given(api: Api) -> None:
+    api.import_sessions(session_body(webcam_seconds=None, agent_name=None))
+    document = detail(api)
+    assert document["webcam_seconds"] == 0 and document["agent_name"] is None
+    bad = api.client.post(
+        "/ss/api/sessions",
+        json=session_body(webcam_seconds="12"),
+        headers={"Authorization": f"Basic {api.tenant.write_key}"},
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["parameter"].endswith("webcam_seconds")

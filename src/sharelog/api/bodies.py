@@ -84,6 +84,11 @@ def _null_as_no_items(value: object) -> object:
     return [] if value is None else value
 
 
+def _null_as_zero(value: object) -> object:
+    # As every other optional field of an import: null is the same as absent.
+    return 0 if value is None else value
+
+
 Timestamp = Annotated[
     int,
     BeforeValidator(_timestamp),
@@ -188,7 +193,9 @@ class SessionBody(Model):
         list[ViewerBody], BeforeValidator(_null_as_no_items), Field(max_length=MAX_VIEWERS)
     ] = []
     agent_name: AgentName | None = None
-    webcam_seconds: Annotated[int, Field(strict=True, ge=0, le=MAX_WEBCAM_SECONDS)] = 0
+    webcam_seconds: Annotated[
+        int, BeforeValidator(_null_as_zero), Field(strict=True, ge=0, le=MAX_WEBCAM_SECONDS)
+    ] = 0
 
     @field_validator("end")
     @classmethod
