@@ -4,13 +4,20 @@ other tests leave alone."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from sharelog.store.database import Database
+from sharelog.timestamps import now_us
 from tests.api.test_errors import assert_error, nothing_stored
-from tests.conftest import Api, Tenant, session_body
+from tests.conftest import Api, Tenant, make_tenant, session_body
+
+_tenants = itertools.count()
 
 WIDE = {"from": "1970-01-01", "to": "9999-01-01"}
 
@@ -47,3 +54,343 @@ def test_a_body_with_a_fine_fraction_and_a_huge_integer_is_a_400_not_a_500(
     response = client.post("/ss/api/sessions", content=body, headers=headers)
     assert_error(response, 400)
     assert nothing_stored(api)
+
+
+# --- Timestamps -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "written"),
+    [
+        ("2026-11-01T10:00:00.999999+01:00", "2026-11-01T09:00:00Z"),
+        ("2026-11-01T09:00:00.9Z", "2026-11-01T09:00:00Z"),
+        ("1761987600.999", "2025-11-01T09:00:00Z"),
+        ("2026-11-01", "2026-11-01T00:00:00Z"),
+        ("2026-11-01T09:00:00", "2026-11-01T09:00:00Z"),
+        ("2026-11-01T10:30:00 01:30", "2026-11-01T09:00:00Z"),
+        ("2026-11-01T04:00:00-05:00", "2026-11-01T09:00:00Z"),
+    ],
+)
+def test_the_window_is_written_back_in_utc_whole_seconds(api: Api, given: str, written: str) -> None:
+    document = api.usage(**{"from": given, "to": "2027-01-01"})
+    assert document["from"] == written
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "yesterday",
+        "",
+        "2026-13-01",
+        "2026-11-31",
+        "2026-11-01T25:00:00Z",
+        "10000-01-01",
+        "2026-11-01T09:00:00+24:00",
+        "0000-01-01",
+        "1e9",
+        "0x10",
+        "١٧٦١٩٨٧٦٠٠",
+        "NaN",
+        "inf",
+    ],
+)
+def test_anything_else_is_a_400_naming_from(api: Api, bad: str) -> None:
+    assert_error(api.get("/ss/api/usage", params={"from": bad}), 400, "from")
+
+
+@pytest.mark.parametrize("bad", [True, None, [1], {"a": 1}, 1e400, "", "1 2"])
+def test_a_bad_json_timestamp_in_an_import_is_a_400_naming_it(api: Api, bad: object) -> None:
+    if bad is None:
+        bad_body: dict[str, Any] = session_body(start=None)  # type: ignore[arg-type]
+    else:
+        bad_body = session_body(start=bad)  # type: ignore[arg-type]
+    if bad == 1e400:
+        response = api.client.post(
+            "/ss/api/sessions",
+            content=b'{"id": "s", "agent": "a@b.co", "start": 1e400}',
+            headers={"Authorization": f"Basic {api.tenant.write_key}"},
+        )
+        assert response.status_code == 400, response.text
+    else:
+        assert_error(api.post("/ss/api/sessions", json=bad_body), 400, "sessions[0].start")
+    assert nothing_stored(api)
+
+
+def test_json_numbers_are_unix_seconds_also_as_floats_and_negative(api: Api) -> None:
+    api.import_sessions(
+        session_body("a", start=1761987600.5, end=1761987601.25),  # type: ignore[arg-type]
+        session_body("b", start=-1, end=0),  # type: ignore[arg-type]
+    )
+    document = api.usage(**{"from": "1969-01-01", "to": "2030-01-01"})
+    sessions = {s["id"]: s for s in document["sessions"]}
+    assert sessions["a"]["start"] == "2025-11-01T09:00:00Z"
+    assert sessions["a"]["end"] == "2025-11-01T09:00:01Z"
+    # floor(end - start) of the kept instants: 0.75 s
+    assert sessions["a"]["duration"] == 0
+    assert sessions["b"]["start"] == "1969-12-31T23:59:59Z"
+    assert sessions["b"]["duration"] == 1
+
+
+# --- GET /ss/api/usage ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("limit", ["0", "10001", "-1", "+5", "1.0", "", " 5", "abc", "1e3"])
+def test_limit_outside_1_to_10000_is_a_400(api: Api, limit: str) -> None:
+    assert_error(api.get("/ss/api/usage", params={"limit": limit}), 400, "limit")
+
+
+@pytest.mark.parametrize("limit", ["1", "10000", "007"])
+def test_limit_at_its_bounds_is_accepted(api: Api, limit: str) -> None:
+    assert api.get("/ss/api/usage", params={"limit": limit}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "name", ["from", "to", "limit", "cursor", "include", "format"]
+)
+def test_every_single_valued_parameter_given_twice_is_a_400(api: Api, name: str) -> None:
+    values = {
+        "from": "2026-01-01",
+        "to": "2026-02-01",
+        "limit": "5",
+        "cursor": "x",
+        "include": "stats",
+        "format": "json",
+    }
+    response = api.get(f"/ss/api/usage?{name}={values[name]}&{name}={values[name]}")
+    assert_error(response, 400, name)
+
+
+@pytest.mark.parametrize("include", ["", ",", "stats,", "Stats", "stats;sessions", "viewers"])
+def test_include_outside_the_comma_list_is_a_400(api: Api, include: str) -> None:
+    assert_error(api.get("/ss/api/usage", params={"include": include}), 400, "include")
+
+
+def test_include_both_named_is_the_default(api: Api) -> None:
+    api.import_sessions(session_body())
+    a = api.usage(**WIDE, include="sessions,stats")
+    b = api.usage(**WIDE)
+    assert a == b
+    assert set(a) >= {"from", "to", "stats", "sessions", "next_cursor"}
+
+
+def test_from_equal_to_to_is_a_400(api: Api) -> None:
+    response = api.get("/ss/api/usage", params={"from": "2026-11-01", "to": "2026-11-01T00:00:00Z"})
+    assert_error(response, 400)
+
+
+def test_from_and_to_in_the_body_as_numbers_and_query_wins_per_parameter(api: Api) -> None:
+    api.import_sessions(
+        session_body("a", start="2026-11-02T10:00:00Z"),
+        session_body("b", start="2026-11-05T10:00:00Z", end=None),
+    )
+    body = {"from": 1761987600, "to": "2026-11-03"}
+    response = api.get("/ss/api/usage", params={"to": "2026-11-06"}, json=body)
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert document["from"] == "2025-11-01T09:00:00Z"
+    assert document["to"] == "2026-11-06T00:00:00Z"
+    assert [s["id"] for s in document["sessions"]] == ["a", "b"]
+
+
+def test_the_get_body_may_hold_other_fields_and_null_means_absent(api: Api) -> None:
+    response = api.get("/ss/api/usage", json={"from": None, "to": "2026-11-06", "x": 1})
+    assert response.status_code == 200, response.text
+    assert response.json()["from"] == "2026-10-09T00:00:00Z"
+
+
+def test_the_agent_filter_with_an_unknown_agent_has_empty_stats(api: Api) -> None:
+    api.import_sessions(session_body())
+    document = api.usage(**WIDE, agent="nobody@example.com")
+    assert document["stats"] == {"total": {"meetings": 0, "seconds": 0}, "per_agent": {}}
+    assert document["sessions"] == []
+
+
+@pytest.mark.parametrize(
+    "agent", ["", "a", "@b", "a@", "a@@b", "a@b@c", "a b@c", "a@b\tc", "x" * 250 + "@b.co"]
+)
+def test_an_agent_filter_that_is_not_an_email_is_a_400(api: Api, agent: str) -> None:
+    assert_error(api.get("/ss/api/usage", params={"agent": agent}), 400, "agent")
+
+
+def test_an_ongoing_session_counts_in_stats_with_its_running_duration(api: Api) -> None:
+    api.import_sessions(session_body("a", start="2020-01-01T00:00:00Z", end=None))
+    document = api.usage(**WIDE)
+    (session,) = document["sessions"]
+    assert session["end"] is None
+    assert session["duration"] > 86400 * 365
+    assert document["stats"]["total"]["meetings"] == 1
+    # The same instant for both: the moment the response was made.
+    assert abs(document["stats"]["total"]["seconds"] - session["duration"]) <= 1
+
+
+def test_per_agent_keys_are_lowercased_and_figures_add_up(api: Api) -> None:
+    api.import_sessions(
+        session_body("a", agent="Alice@Example.COM"),
+        session_body("b", agent="alice@example.com", start="2026-11-03T10:00:00Z",
+                     end="2026-11-03T10:00:00.999Z"),
+        session_body("c", agent="BOB@example.com"),
+    )
+    stats = api.usage(**WIDE)["stats"]
+    assert stats["per_agent"] == {
+        "alice@example.com": {"meetings": 2, "seconds": 1800},
+        "bob@example.com": {"meetings": 1, "seconds": 1800},
+    }
+    assert stats["total"] == {"meetings": 3, "seconds": 3600}
+
+
+# --- POST /ss/api/events against the contract's words ----------------------------------
+
+BASE = 1_793_606_400  # 2026-11-02T08:00:00Z
+
+
+def _iso(us: int) -> str:
+    from sharelog.timestamps import format_timestamp
+
+    return format_timestamp(us)
+
+
+def _location_key(group: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        -group["count"],
+        *((v is None, v or "") for v in (group["country"], group["region"], group["city"])),
+    )
+
+
+def reference_session(evs: list[dict[str, Any]], now_us: int) -> dict[str, Any] | None:
+    """The session that all of its events say, per the contract's text (ties by event id)."""
+    us = lambda e: round(e["at"] * 1_000_000)  # noqa: E731 (the drawn values are exact)
+    starts = sorted((us(e), e["id"], e) for e in evs if e["type"] == "session.started")
+    if not starts:
+        return None
+    start, _, first = starts[0]
+    ends = [us(e) for e in evs if e["type"] == "session.ended"]
+    end = max(ends) if ends else None
+    shares = [
+        {"at": _iso(us(e)), "type": e["share_type"], "title": e.get("title", ""),
+         "url": e.get("url")}
+        for e in sorted(
+            (e for e in evs if e["type"] == "share.started"), key=lambda e: (us(e), e["id"])
+        )
+    ]
+    viewers: dict[str, dict[str, Any]] = {}
+    for vid in sorted({e["viewer"] for e in evs if e["type"] == "viewer.joined"}):
+        joins = sorted((us(e), e["id"], e) for e in evs
+                       if e["type"] == "viewer.joined" and e["viewer"] == vid)
+        leaves = [us(e) for e in evs if e["type"] == "viewer.left" and e["viewer"] == vid]
+        last_join = max(j[0] for j in joins)
+        left = max(leaves) if leaves and max(leaves) >= last_join else None
+        located = [j[2]["location"] for j in joins if "location" in j[2]]
+        place = located[0] if located else {}
+        viewers[vid] = {
+            "joined": joins[0][0], "left": left,
+            "place": (
+                place["country"].upper() if place.get("country") else None,
+                place.get("region"),
+                place.get("city"),
+            ),
+        }
+    groups: dict[tuple[Any, ...], int] = {}
+    for v in viewers.values():
+        groups[v["place"]] = groups.get(v["place"], 0) + 1
+    locations = sorted(
+        ({"country": c, "region": r, "city": t, "count": n} for (c, r, t), n in groups.items()),
+        key=_location_key,
+    )
+    runs_to = now_us if end is None else end
+    listed = sorted(viewers.items(), key=lambda kv: (kv[1]["joined"], kv[0]))
+    return {
+        "id": first["session"],
+        "agent": first["agent"].lower(),
+        "start": _iso(start),
+        "end": None if end is None else _iso(end),
+        "duration": max(0, runs_to - start) // 1_000_000,
+        "shares": shares,
+        "viewers": {"count": len(viewers), "locations": locations},
+        "list": [
+            {
+                "id": vid,
+                "joined": _iso(v["joined"]),
+                "left": None if v["left"] is None else _iso(v["left"]),
+                "seconds": max(0, (runs_to if v["left"] is None else v["left"]) - v["joined"])
+                // 1_000_000,
+                "country": v["place"][0],
+                "region": v["place"][1],
+                "city": v["place"][2],
+            }
+            for vid, v in listed
+        ],
+    }
+
+
+_ids = st.text(alphabet="abAB09._:-", min_size=1, max_size=4)
+_at = st.integers(min_value=0, max_value=12).map(lambda n: BASE + n * 0.25)
+_place = st.sampled_from(
+    [None, {"country": "IS"}, {"country": "us", "city": "Boston"}, {"region": "Zed"}, {}]
+)
+
+
+def _event() -> st.SearchStrategy[dict[str, Any]]:
+    return st.one_of(
+        st.builds(
+            lambda at, a: {"type": "session.started", "at": at, "agent": a},
+            _at, st.sampled_from(["a@example.com", "B@Example.com", "c@example.com"]),
+        ),
+        st.builds(lambda at: {"type": "session.ended", "at": at}, _at),
+        st.builds(
+            lambda at, t, title, url: {
+                "type": "share.started", "at": at, "share_type": t, "title": title,
+                **({"url": url} if url else {}),
+            },
+            _at, st.sampled_from(["screen", "window", "tab", "other"]),
+            st.sampled_from(["", "x", "ü"]), st.sampled_from([None, "https://e.x/"]),
+        ),
+        st.builds(
+            lambda at, v, p: {"type": "viewer.joined", "at": at, "viewer": v,
+                              **({"location": p} if p is not None else {})},
+            _at, st.sampled_from(["v1", "v2", "V1"]), _place,
+        ),
+        st.builds(
+            lambda at, v: {"type": "viewer.left", "at": at, "viewer": v},
+            _at, st.sampled_from(["v1", "v2", "V1"]),
+        ),
+    )
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    drawn=st.lists(st.tuples(_ids, _event()), min_size=1, max_size=20, unique_by=lambda t: t[0]),
+    cut=st.integers(min_value=0, max_value=20),
+)
+def test_events_give_the_session_the_contract_describes(
+    client: TestClient, db: Database, drawn: list[tuple[str, dict[str, Any]]], cut: int
+) -> None:
+    api = Api(client, make_tenant(db, f"ref-{next(_tenants)}"))
+    evs = [{"id": eid, "session": "s-1", **e} for eid, e in drawn]
+    for part in (evs[:cut], evs[cut:], evs[: cut // 2]):  # the last one: all duplicates
+        if part:
+            response = api.post("/ss/api/events", json={"events": part})
+            assert response.status_code == 200, response.text
+    expected = reference_session(evs, now_us())
+    document = api.usage(**{"from": "2026-11-01", "to": "2026-11-05"})
+    if expected is None:
+        assert document["sessions"] == []
+        assert api.get("/ss/api/sessions/s-1").status_code == 404
+        return
+    (usage,) = document["sessions"]
+    detail = api.get("/ss/api/sessions/s-1").json()
+    listed = expected.pop("list")
+    if expected["end"] is None:  # runs to now: read a moment apart
+        expected.pop("duration"), usage.pop("duration"), detail.pop("duration")
+        for v in [*listed, *detail["viewers"]["list"]]:
+            if v["left"] is None:
+                v.pop("seconds")
+    assert {k: usage[k] for k in expected} == {
+        **expected, "viewers": {**expected["viewers"], "peak": usage["viewers"]["peak"]}
+    }
+    shown = [{k: v[k] for k in ref if k in v} for v, ref in zip(detail["viewers"]["list"], listed)]
+    assert len(detail["viewers"]["list"]) == len(listed)
+    assert shown == listed
