@@ -695,3 +695,110 @@ def test_a_get_session_of_a_session_with_events_but_no_start_is_404(api: Api) ->
         json=events({"id": "e1", "type": "session.ended", "session": "a", "at": 1761987600}),
     )
     assert_error(api.get("/ss/api/sessions/a"), 404)
+
+
+# --- Imports and events interleaved, against the contract's words --------------------
+
+
+def _import_as_events(body: dict[str, Any], n: int) -> list[dict[str, Any]]:
+    """An import's values standing as events would (keys sort before any event id)."""
+    sid = body["id"]
+    out: list[dict[str, Any]] = [
+        {"id": f" {n}-start", "type": "session.started", "session": sid, "at": body["start"],
+         "agent": body["agent"]}
+    ]
+    if body.get("end") is not None:
+        out.append({"id": f" {n}-end", "type": "session.ended", "session": sid, "at": body["end"]})
+    for i, share in enumerate(body.get("shares", [])):
+        out.append({"id": f" {n}-share-{i:04d}", "type": "share.started", "session": sid,
+                    "at": share["at"], "share_type": share["type"], "title": share.get("title", ""),
+                    **({"url": share["url"]} if share.get("url") else {})})
+    for v in body.get("viewers", []):
+        out.append({"id": f" {n}-join-{v['id']}", "type": "viewer.joined", "session": sid,
+                    "at": v["joined"], "viewer": v["id"],
+                    **({"location": v["location"]} if "location" in v else {})})
+        if v.get("left") is not None:
+            out.append({"id": f" {n}-leave-{v['id']}", "type": "viewer.left", "session": sid,
+                        "at": v["left"], "viewer": v["id"]})
+    return out
+
+
+# Imported instants are on another grid than the events': no ties between the two.
+_import_at = st.integers(min_value=0, max_value=12).map(lambda n: BASE + n * 0.25 + 0.1)
+
+
+@st.composite
+def _import(draw: st.DrawFn) -> dict[str, Any]:
+    start = draw(_import_at)
+    end = draw(st.one_of(st.none(), _import_at.filter(lambda t: t >= start)))
+    shares = draw(st.lists(st.builds(
+        lambda at, t, title: {"at": at, "type": t, "title": title},
+        _import_at, st.sampled_from(["screen", "tab"]), st.sampled_from(["", "p", "q"]),
+    ), max_size=3))
+    viewers = []
+    for vid in draw(st.sets(st.sampled_from(["v1", "v2", "V1"]), max_size=3)):
+        joined = draw(_import_at)
+        left = draw(st.one_of(st.none(), _import_at.filter(lambda t: t >= joined)))
+        place = draw(_place)
+        viewers.append({"id": vid, "joined": joined, "left": left,
+                        **({"location": place} if place is not None else {})})
+    agent = draw(st.sampled_from(["a@example.com", "D@example.com"]))
+    return {"id": "s-1", "agent": agent, "start": start, "end": end, "shares": shares,
+            "viewers": viewers}
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.lists(st.tuples(_ids, _event()), min_size=1, max_size=6).map(lambda x: ("events", x)),
+            _import().map(lambda x: ("import", x)),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_imports_and_events_interleaved_give_the_session_the_contract_describes(
+    client: TestClient, db: Database, steps: list[tuple[str, Any]]
+) -> None:
+    api = Api(client, make_tenant(db, f"mix-{next(_tenants)}"))
+    used: set[str] = set()
+    counting: list[dict[str, Any]] = []  # the events that count: since the last import
+    for n, (kind, value) in enumerate(steps):
+        if kind == "import":
+            reply = api.import_sessions(value)
+            assert reply["received"] == 1
+            counting = _import_as_events(value, n)
+            continue
+        batch = [{"id": eid, "session": "s-1", **e} for eid, e in value]
+        reply = api.post("/ss/api/events", json={"events": batch}).json()
+        fresh = []
+        for e in batch:
+            if e["id"] not in used:
+                used.add(e["id"])
+                fresh.append(e)
+        assert (reply["accepted"], reply["duplicates"]) == (len(fresh), len(batch) - len(fresh))
+        counting += fresh
+    expected = reference_session(counting, now_us())
+    document = api.usage(**{"from": "2026-11-01", "to": "2026-11-05"})
+    if expected is None:
+        assert document["sessions"] == []
+        return
+    (usage,) = document["sessions"]
+    detail = api.get("/ss/api/sessions/s-1").json()
+    listed = expected.pop("list")
+    if expected["end"] is None:
+        expected.pop("duration"), usage.pop("duration"), detail.pop("duration")
+        for v in [*listed, *detail["viewers"]["list"]]:
+            if v["left"] is None:
+                v.pop("seconds")
+    assert {k: usage[k] for k in expected} == {
+        **expected, "viewers": {**expected["viewers"], "peak": usage["viewers"]["peak"]}
+    }
+    shown = [{k: v[k] for k in ref if k in v} for v, ref in zip(detail["viewers"]["list"], listed)]
+    assert len(detail["viewers"]["list"]) == len(listed)
+    assert shown == listed
