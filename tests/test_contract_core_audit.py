@@ -5,6 +5,7 @@ other tests leave alone."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -876,3 +877,72 @@ def test_any_value_in_any_field_is_a_200_or_a_400_and_a_400_writes_nothing(
             response = api.get("/ss/api/usage", params={"from": "0001-01-01",
                                                         "to": "9999-12-31T23:59:59Z", "format": fmt})
             assert response.status_code == 200
+
+
+# --- The same answers from usage objects written ahead (the server's default) ---------
+
+
+@pytest.fixture
+def entries_app_client(db: Database) -> Iterator[TestClient]:
+    from sharelog.api import create_app
+    from sharelog.config import Settings
+
+    app = create_app(Settings(database_url=db.url, session_entries=True), database=db)
+    with TestClient(app, raise_server_exceptions=False, client=("127.0.0.1", 50000)) as c:
+        yield c
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.lists(st.tuples(_ids, _event()), min_size=1, max_size=8).map(lambda x: ("events", x)),
+            _import().map(lambda x: ("import", x)),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    ended=st.booleans(),
+)
+def test_usage_objects_written_ahead_are_the_ones_built(
+    entries_app_client: TestClient, db: Database, steps: list[tuple[str, Any]], ended: bool
+) -> None:
+    from sharelog.renderer import render_pending
+
+    api = Api(entries_app_client, make_tenant(db, f"ahead-{next(_tenants)}"))
+    for kind, value in steps:
+        if kind == "import":
+            api.import_sessions(value)
+        else:
+            batch = [{"id": eid, "session": "s-1", **e} for eid, e in value]
+            batch.append({"id": f"w-{len(batch)}", "type": "webcam.started", "session": "s-1",
+                          "at": BASE + 0.6})
+            assert api.post("/ss/api/events", json={"events": batch}).status_code == 200
+    if ended:
+        api.post("/ss/api/events", json=events(
+            started("late-start", "s-1", BASE + 5), {"id": "late-end", "type": "session.ended",
+                                                     "session": "s-1", "at": BASE + 7.3}))
+    params = {"from": "2026-11-01", "to": "2026-11-05"}
+    built = [api.get("/ss/api/usage", params={**params, "format": f}).content
+             for f in ("json", "ndjson", "csv")]
+    render_pending(db)
+    if b'"end":null' not in built[0]:
+        from sqlalchemy import func, select
+
+        from sharelog.store.schema import session_entries
+
+        with db.reading() as conn:
+            count = conn.execute(
+                select(func.count()).select_from(session_entries).where(
+                    session_entries.c.account_id == api.tenant.account_id
+                )
+            ).scalar_one()
+        assert count == built[0].count(b'"id":"s-1"')
+    stored = [api.get("/ss/api/usage", params={**params, "format": f}).content
+              for f in ("json", "ndjson", "csv")]
+    if b'"end":null' not in built[0]:
+        assert stored == built
