@@ -946,3 +946,70 @@ def test_usage_objects_written_ahead_are_the_ones_built(
               for f in ("json", "ndjson", "csv")]
     if b'"end":null' not in built[0]:
         assert stored == built
+
+
+# --- Orders by code point, whatever the database's collation -------------------------
+
+MIXED = ["b", "B", "a", "_", "-", ".", "Z", "z0", "Z0", "0"]
+
+
+def test_shares_of_the_same_instant_are_ordered_by_event_id_by_code_point(api: Api) -> None:
+    at = "2026-11-02T10:00:01Z"
+    api.post(
+        "/ss/api/events",
+        json=events(
+            started("start", "s", "2026-11-02T10:00:00Z"),
+            *[
+                {"id": eid, "type": "share.started", "session": "s", "at": at,
+                 "share_type": "tab", "title": eid}
+                for eid in MIXED
+            ],
+        ),
+    )
+    (session,) = api.usage(**WIDE)["sessions"]
+    assert [s["title"] for s in session["shares"]] == sorted(MIXED)
+
+
+def test_viewers_of_the_same_join_are_listed_by_id_by_code_point(api: Api) -> None:
+    joined = "2026-11-02T10:01:00Z"
+    api.import_sessions(session_body(viewers=[{"id": v, "joined": joined} for v in MIXED]))
+    detail = api.get("/ss/api/sessions/s-1").json()
+    assert [v["id"] for v in detail["viewers"]["list"]] == sorted(MIXED)
+
+
+def test_sessions_of_the_same_start_are_ordered_by_id_by_code_point(api: Api) -> None:
+    api.import_sessions(*[session_body(sid) for sid in MIXED])
+    assert [s["id"] for s in api.usage(**WIDE)["sessions"]] == sorted(MIXED)
+    paged, cursor = [], None
+    while True:
+        params: dict[str, Any] = {**WIDE, "limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = api.usage(**params)
+        paged += [s["id"] for s in page["sessions"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert paged == sorted(MIXED)
+
+
+def test_locations_of_the_same_count_are_ordered_by_code_point(api: Api) -> None:
+    places = [
+        {"country": "IS", "region": "Zed", "city": "b"},
+        {"country": "IS", "region": "zed", "city": "B"},
+        {"country": "IS", "region": "Ísafjörður", "city": "a"},
+        {"country": "IS", "region": "zed", "city": "a"},
+        {"country": "IS", "region": None, "city": "a"},
+        {"country": "is", "region": "Zed", "city": None},
+    ]
+    api.import_sessions(
+        session_body(
+            viewers=[
+                {"id": f"v{i}", "joined": "2026-11-02T10:01:00Z", "location": p}
+                for i, p in enumerate(places)
+            ]
+        )
+    )
+    (session,) = api.usage(**WIDE)["sessions"]
+    got = [(g["country"], g["region"], g["city"]) for g in session["viewers"]["locations"]]
+    key = lambda t: tuple((v is None, v or "") for v in t)  # noqa: E731
+    assert got == sorted(got, key=key)
+    assert got[0] == ("IS", "Zed", "b") and got[-1] == ("IS", None, "a")
