@@ -38,6 +38,14 @@ def test_a_limit_of_thousands_of_digits_is_a_400_not_a_500(api: Api) -> None:
     assert_error(api.get("/ss/api/usage", params={"limit": "1" * 5000}), 400, "limit")
 
 
+def test_a_viewers_limit_of_thousands_of_digits_is_a_400_not_a_500(api: Api) -> None:
+    api.import_sessions(session_body())
+    response = api.get("/ss/api/sessions/s-1", params={"viewers_limit": "9" * 5000})
+    assert_error(response, 400, "viewers_limit")
+    response = api.get("/ss/api/sessions/s-1", params={"viewers_limit": "0" * 5000 + "5"})
+    assert response.status_code == 200, response.text
+
+
 def test_a_body_with_a_fine_fraction_and_a_huge_integer_is_a_400_not_a_500(
     client: TestClient, tenant: Tenant, api: Api
 ) -> None:
@@ -48,10 +56,7 @@ def test_a_body_with_a_fine_fraction_and_a_huge_integer_is_a_400_not_a_500(
         f'"at": 1761987600.1234567, "agent": "a@b.co", "x": {huge}}}]}}'
     )
     assert_error(client.post("/ss/api/events", content=body, headers=headers), 400, "body")
-    body = (
-        '{"id": "s", "agent": "a@b.co", "start": 1761987600.1234567, '
-        f'"end": {huge}}}'
-    )
+    body = f'{{"id": "s", "agent": "a@b.co", "start": 1761987600.1234567, "end": {huge}}}'
     response = client.post("/ss/api/sessions", content=body, headers=headers)
     assert_error(response, 400)
     assert nothing_stored(api)
@@ -72,7 +77,9 @@ def test_a_body_with_a_fine_fraction_and_a_huge_integer_is_a_400_not_a_500(
         ("2026-11-01T04:00:00-05:00", "2026-11-01T09:00:00Z"),
     ],
 )
-def test_the_window_is_written_back_in_utc_whole_seconds(api: Api, given: str, written: str) -> None:
+def test_the_window_is_written_back_in_utc_whole_seconds(
+    api: Api, given: str, written: str
+) -> None:
     document = api.usage(**{"from": given, "to": "2027-01-01"})
     assert document["from"] == written
 
@@ -145,9 +152,7 @@ def test_limit_at_its_bounds_is_accepted(api: Api, limit: str) -> None:
     assert api.get("/ss/api/usage", params={"limit": limit}).status_code == 200
 
 
-@pytest.mark.parametrize(
-    "name", ["from", "to", "limit", "cursor", "include", "format"]
-)
+@pytest.mark.parametrize("name", ["from", "to", "limit", "cursor", "include", "format"])
 def test_every_single_valued_parameter_given_twice_is_a_400(api: Api, name: str) -> None:
     values = {
         "from": "2026-01-01",
@@ -227,8 +232,12 @@ def test_an_ongoing_session_counts_in_stats_with_its_running_duration(api: Api) 
 def test_per_agent_keys_are_lowercased_and_figures_add_up(api: Api) -> None:
     api.import_sessions(
         session_body("a", agent="Alice@Example.COM"),
-        session_body("b", agent="alice@example.com", start="2026-11-03T10:00:00Z",
-                     end="2026-11-03T10:00:00.999Z"),
+        session_body(
+            "b",
+            agent="alice@example.com",
+            start="2026-11-03T10:00:00Z",
+            end="2026-11-03T10:00:00.999Z",
+        ),
         session_body("c", agent="BOB@example.com"),
     )
     stats = api.usage(**WIDE)["stats"]
@@ -267,23 +276,29 @@ def reference_session(evs: list[dict[str, Any]], now_us: int) -> dict[str, Any] 
     ends = [us(e) for e in evs if e["type"] == "session.ended"]
     end = max(ends) if ends else None
     shares = [
-        {"at": _iso(us(e)), "type": e["share_type"], "title": e.get("title", ""),
-         "url": e.get("url")}
+        {
+            "at": _iso(us(e)),
+            "type": e["share_type"],
+            "title": e.get("title", ""),
+            "url": e.get("url"),
+        }
         for e in sorted(
             (e for e in evs if e["type"] == "share.started"), key=lambda e: (us(e), e["id"])
         )
     ]
     viewers: dict[str, dict[str, Any]] = {}
     for vid in sorted({e["viewer"] for e in evs if e["type"] == "viewer.joined"}):
-        joins = sorted((us(e), e["id"], e) for e in evs
-                       if e["type"] == "viewer.joined" and e["viewer"] == vid)
+        joins = sorted(
+            (us(e), e["id"], e) for e in evs if e["type"] == "viewer.joined" and e["viewer"] == vid
+        )
         leaves = [us(e) for e in evs if e["type"] == "viewer.left" and e["viewer"] == vid]
         last_join = max(j[0] for j in joins)
         left = max(leaves) if leaves and max(leaves) >= last_join else None
         located = [j[2]["location"] for j in joins if "location" in j[2]]
         place = located[0] if located else {}
         viewers[vid] = {
-            "joined": joins[0][0], "left": left,
+            "joined": joins[0][0],
+            "left": left,
             "place": (
                 place["country"].upper() if place.get("country") else None,
                 place.get("region"),
@@ -334,25 +349,38 @@ def _event() -> st.SearchStrategy[dict[str, Any]]:
     return st.one_of(
         st.builds(
             lambda at, a: {"type": "session.started", "at": at, "agent": a},
-            _at, st.sampled_from(["a@example.com", "B@Example.com", "c@example.com"]),
+            _at,
+            st.sampled_from(["a@example.com", "B@Example.com", "c@example.com"]),
         ),
         st.builds(lambda at: {"type": "session.ended", "at": at}, _at),
         st.builds(
             lambda at, t, title, url: {
-                "type": "share.started", "at": at, "share_type": t, "title": title,
+                "type": "share.started",
+                "at": at,
+                "share_type": t,
+                "title": title,
                 **({"url": url} if url else {}),
             },
-            _at, st.sampled_from(["screen", "window", "tab", "other"]),
-            st.sampled_from(["", "x", "ü"]), st.sampled_from([None, "https://e.x/"]),
+            _at,
+            st.sampled_from(["screen", "window", "tab", "other"]),
+            st.sampled_from(["", "x", "ü"]),
+            st.sampled_from([None, "https://e.x/"]),
         ),
         st.builds(
-            lambda at, v, p: {"type": "viewer.joined", "at": at, "viewer": v,
-                              **({"location": p} if p is not None else {})},
-            _at, st.sampled_from(["v1", "v2", "V1"]), _place,
+            lambda at, v, p: {
+                "type": "viewer.joined",
+                "at": at,
+                "viewer": v,
+                **({"location": p} if p is not None else {}),
+            },
+            _at,
+            st.sampled_from(["v1", "v2", "V1"]),
+            _place,
         ),
         st.builds(
             lambda at, v: {"type": "viewer.left", "at": at, "viewer": v},
-            _at, st.sampled_from(["v1", "v2", "V1"]),
+            _at,
+            st.sampled_from(["v1", "v2", "V1"]),
         ),
     )
 
@@ -390,9 +418,13 @@ def test_events_give_the_session_the_contract_describes(
             if v["left"] is None:
                 v.pop("seconds")
     assert {k: usage[k] for k in expected} == {
-        **expected, "viewers": {**expected["viewers"], "peak": usage["viewers"]["peak"]}
+        **expected,
+        "viewers": {**expected["viewers"], "peak": usage["viewers"]["peak"]},
     }
-    shown = [{k: v[k] for k in ref if k in v} for v, ref in zip(detail["viewers"]["list"], listed)]
+    shown = [
+        {k: v[k] for k in ref if k in v}
+        for v, ref in zip(detail["viewers"]["list"], listed, strict=True)
+    ]
     assert len(detail["viewers"]["list"]) == len(listed)
     assert shown == listed
 
@@ -427,8 +459,11 @@ def test_a_cursor_with_its_agents_given_in_another_case_or_order_is_the_same(api
     first = api.usage(**WIDE, limit=1, agent=["bob@example.com", "alice@example.com"])
     response = api.get(
         "/ss/api/usage",
-        params={"cursor": first["next_cursor"], "agent": ["ALICE@example.com", "Bob@Example.com"],
-                "limit": 5},
+        params={
+            "cursor": first["next_cursor"],
+            "agent": ["ALICE@example.com", "Bob@Example.com"],
+            "limit": 5,
+        },
     )
     assert response.status_code == 200, response.text
     assert [s["id"] for s in response.json()["sessions"]] == ["b", "c"]
@@ -497,8 +532,16 @@ def test_the_csv_header_starts_with_the_contracts_columns(api: Api) -> None:
     response = api.get("/ss/api/usage", params={**WIDE}, headers={"Accept": "text/csv"})
     assert response.headers["content-type"].startswith("text/csv")
     header = response.text.splitlines()[0].split(",")
-    assert header[:8] == ["id", "agent", "start", "end", "duration", "shares", "viewers",
-                          "countries"]
+    assert header[:8] == [
+        "id",
+        "agent",
+        "start",
+        "end",
+        "duration",
+        "shares",
+        "viewers",
+        "countries",
+    ]
 
 
 @pytest.mark.parametrize("fmt", ["ndjson", "csv"])
@@ -528,8 +571,10 @@ def test_an_unknown_format_is_a_400(api: Api) -> None:
         ({"agent": None}, "sessions[0].agent"),
         ({"start": None}, "sessions[0].start"),
         ({"end": "2026-11-02T09:59:59.999999Z"}, "sessions[0].end"),
-        ({"shares": [{"at": "2026-11-02T10:00:00Z", "type": "Screen"}]},
-         "sessions[0].shares[0].type"),
+        (
+            {"shares": [{"at": "2026-11-02T10:00:00Z", "type": "Screen"}]},
+            "sessions[0].shares[0].type",
+        ),
         ({"shares": [{"type": "tab"}]}, "sessions[0].shares[0].at"),
         ({"shares": [{"at": 1, "type": "tab", "url": "x" * 2049}]}, "sessions[0].shares[0].url"),
         ({"shares": [{"at": 1, "type": "tab", "title": 5}]}, "sessions[0].shares[0].title"),
@@ -538,10 +583,14 @@ def test_an_unknown_format_is_a_400(api: Api) -> None:
         ({"viewers": [{"id": "v"}]}, "sessions[0].viewers[0].joined"),
         ({"viewers": [{"joined": 1}]}, "sessions[0].viewers[0].id"),
         ({"viewers": [{"id": "v", "joined": 1, "ip": "300.1.1.1"}]}, "sessions[0].viewers[0].ip"),
-        ({"viewers": [{"id": "v", "joined": 1, "location": {"country": "ISL"}}]},
-         "sessions[0].viewers[0].location.country"),
-        ({"viewers": [{"id": "v", "joined": 1}, {"id": "v", "joined": 2}]},
-         "sessions[0].viewers[1].id"),
+        (
+            {"viewers": [{"id": "v", "joined": 1, "location": {"country": "ISL"}}]},
+            "sessions[0].viewers[0].location.country",
+        ),
+        (
+            {"viewers": [{"id": "v", "joined": 1}, {"id": "v", "joined": 2}]},
+            "sessions[0].viewers[1].id",
+        ),
     ],
 )
 def test_a_bad_field_is_named_by_its_path_and_nothing_is_written(
@@ -549,8 +598,11 @@ def test_a_bad_field_is_named_by_its_path_and_nothing_is_written(
 ) -> None:
     body = {**session_body(), **change}
     assert_error(api.post("/ss/api/sessions", json=body), 400, path)
-    assert_error(api.post("/ss/api/sessions", json={"sessions": [session_body("ok"), body]}), 400,
-                 path.replace("sessions[0]", "sessions[1]"))
+    assert_error(
+        api.post("/ss/api/sessions", json={"sessions": [session_body("ok"), body]}),
+        400,
+        path.replace("sessions[0]", "sessions[1]"),
+    )
     assert nothing_stored(api)
 
 
@@ -584,8 +636,9 @@ def test_a_session_with_only_events_that_are_not_a_start_is_created_by_an_import
 ) -> None:
     api.post(
         "/ss/api/events",
-        json=events({"id": "e1", "type": "session.ended", "session": "a",
-                     "at": "2026-11-02T11:00:00Z"}),
+        json=events(
+            {"id": "e1", "type": "session.ended", "session": "a", "at": "2026-11-02T11:00:00Z"}
+        ),
     )
     reply = api.import_sessions(session_body("a"))
     # The account had events for it, not a session in usage: still "replaced"?
@@ -598,8 +651,12 @@ def test_the_imported_location_is_uppercased_and_ip_lookups_never_win_over_it(ap
     api.import_sessions(
         session_body(
             viewers=[
-                {"id": "v", "joined": "2026-11-02T10:01:00Z", "ip": "8.8.8.8",
-                 "location": {"country": "is", "city": "Reykjavik"}},
+                {
+                    "id": "v",
+                    "joined": "2026-11-02T10:01:00Z",
+                    "ip": "8.8.8.8",
+                    "location": {"country": "is", "city": "Reykjavik"},
+                },
                 {"id": "w", "joined": "2026-11-02T10:01:00Z"},
             ]
         )
@@ -628,19 +685,51 @@ def test_the_imported_location_is_uppercased_and_ip_lookups_never_win_over_it(ap
         ({"events": [started("e", "s", 1) | {"session": ""}]}, "events[0].session"),
         ({"events": [started("e", "s", 1) | {"at": "soon"}]}, "events[0].at"),
         ({"events": [started("e", "s", 1) | {"agent": "nobody"}]}, "events[0].agent"),
-        ({"events": [{"id": "e", "type": "viewer.joined", "session": "s", "at": 1}]},
-         "events[0].viewer"),
-        ({"events": [{"id": "e", "type": "viewer.left", "session": "s", "at": 1, "viewer": ""}]},
-         "events[0].viewer"),
-        ({"events": [{"id": "e", "type": "share.started", "session": "s", "at": 1}]},
-         "events[0].share_type"),
-        ({"events": [{"id": "e", "type": "share.started", "session": "s", "at": 1,
-                      "share_type": "desktop"}]}, "events[0].share_type"),
-        ({"events": [{"id": "e", "type": "viewer.joined", "session": "s", "at": 1,
-                      "viewer": "v", "location": {"country": "I"}}]},
-         "events[0].location.country"),
-        ({"events": [{"id": "e", "type": "session.started", "session": "s", "at": 1}]},
-         "events[0].agent"),
+        (
+            {"events": [{"id": "e", "type": "viewer.joined", "session": "s", "at": 1}]},
+            "events[0].viewer",
+        ),
+        (
+            {"events": [{"id": "e", "type": "viewer.left", "session": "s", "at": 1, "viewer": ""}]},
+            "events[0].viewer",
+        ),
+        (
+            {"events": [{"id": "e", "type": "share.started", "session": "s", "at": 1}]},
+            "events[0].share_type",
+        ),
+        (
+            {
+                "events": [
+                    {
+                        "id": "e",
+                        "type": "share.started",
+                        "session": "s",
+                        "at": 1,
+                        "share_type": "desktop",
+                    }
+                ]
+            },
+            "events[0].share_type",
+        ),
+        (
+            {
+                "events": [
+                    {
+                        "id": "e",
+                        "type": "viewer.joined",
+                        "session": "s",
+                        "at": 1,
+                        "viewer": "v",
+                        "location": {"country": "I"},
+                    }
+                ]
+            },
+            "events[0].location.country",
+        ),
+        (
+            {"events": [{"id": "e", "type": "session.started", "session": "s", "at": 1}]},
+            "events[0].agent",
+        ),
     ],
 )
 def test_a_bad_events_body_is_a_400_naming_it_and_writes_nothing(
@@ -683,7 +772,9 @@ def test_repeats_inside_one_request_are_duplicates_whatever_they_say(api: Api) -
 )
 def test_odd_routes_and_methods_answer_the_error_shape(api: Api, method: str, path: str) -> None:
     response = api.client.request(
-        method, path, headers={"Authorization": f"Basic {api.tenant.write_key}"},
+        method,
+        path,
+        headers={"Authorization": f"Basic {api.tenant.write_key}"},
         follow_redirects=False,
     )
     assert response.status_code in (404, 405), (response.status_code, response.text)
@@ -705,22 +796,49 @@ def _import_as_events(body: dict[str, Any], n: int) -> list[dict[str, Any]]:
     """An import's values standing as events would (keys sort before any event id)."""
     sid = body["id"]
     out: list[dict[str, Any]] = [
-        {"id": f" {n}-start", "type": "session.started", "session": sid, "at": body["start"],
-         "agent": body["agent"]}
+        {
+            "id": f" {n}-start",
+            "type": "session.started",
+            "session": sid,
+            "at": body["start"],
+            "agent": body["agent"],
+        }
     ]
     if body.get("end") is not None:
         out.append({"id": f" {n}-end", "type": "session.ended", "session": sid, "at": body["end"]})
     for i, share in enumerate(body.get("shares", [])):
-        out.append({"id": f" {n}-share-{i:04d}", "type": "share.started", "session": sid,
-                    "at": share["at"], "share_type": share["type"], "title": share.get("title", ""),
-                    **({"url": share["url"]} if share.get("url") else {})})
+        out.append(
+            {
+                "id": f" {n}-share-{i:04d}",
+                "type": "share.started",
+                "session": sid,
+                "at": share["at"],
+                "share_type": share["type"],
+                "title": share.get("title", ""),
+                **({"url": share["url"]} if share.get("url") else {}),
+            }
+        )
     for v in body.get("viewers", []):
-        out.append({"id": f" {n}-join-{v['id']}", "type": "viewer.joined", "session": sid,
-                    "at": v["joined"], "viewer": v["id"],
-                    **({"location": v["location"]} if "location" in v else {})})
+        out.append(
+            {
+                "id": f" {n}-join-{v['id']}",
+                "type": "viewer.joined",
+                "session": sid,
+                "at": v["joined"],
+                "viewer": v["id"],
+                **({"location": v["location"]} if "location" in v else {}),
+            }
+        )
         if v.get("left") is not None:
-            out.append({"id": f" {n}-leave-{v['id']}", "type": "viewer.left", "session": sid,
-                        "at": v["left"], "viewer": v["id"]})
+            out.append(
+                {
+                    "id": f" {n}-leave-{v['id']}",
+                    "type": "viewer.left",
+                    "session": sid,
+                    "at": v["left"],
+                    "viewer": v["id"],
+                }
+            )
     return out
 
 
@@ -732,20 +850,39 @@ _import_at = st.integers(min_value=0, max_value=12).map(lambda n: BASE + n * 0.2
 def _import(draw: st.DrawFn) -> dict[str, Any]:
     start = draw(_import_at)
     end = draw(st.one_of(st.none(), _import_at.filter(lambda t: t >= start)))
-    shares = draw(st.lists(st.builds(
-        lambda at, t, title: {"at": at, "type": t, "title": title},
-        _import_at, st.sampled_from(["screen", "tab"]), st.sampled_from(["", "p", "q"]),
-    ), max_size=3))
+    shares = draw(
+        st.lists(
+            st.builds(
+                lambda at, t, title: {"at": at, "type": t, "title": title},
+                _import_at,
+                st.sampled_from(["screen", "tab"]),
+                st.sampled_from(["", "p", "q"]),
+            ),
+            max_size=3,
+        )
+    )
     viewers = []
     for vid in draw(st.sets(st.sampled_from(["v1", "v2", "V1"]), max_size=3)):
         joined = draw(_import_at)
-        left = draw(st.one_of(st.none(), _import_at.filter(lambda t: t >= joined)))
+        left = draw(st.one_of(st.none(), _import_at.filter(lambda t, j=joined: t >= j)))
         place = draw(_place)
-        viewers.append({"id": vid, "joined": joined, "left": left,
-                        **({"location": place} if place is not None else {})})
+        viewers.append(
+            {
+                "id": vid,
+                "joined": joined,
+                "left": left,
+                **({"location": place} if place is not None else {}),
+            }
+        )
     agent = draw(st.sampled_from(["a@example.com", "D@example.com"]))
-    return {"id": "s-1", "agent": agent, "start": start, "end": end, "shares": shares,
-            "viewers": viewers}
+    return {
+        "id": "s-1",
+        "agent": agent,
+        "start": start,
+        "end": end,
+        "shares": shares,
+        "viewers": viewers,
+    }
 
 
 @settings(
@@ -756,7 +893,9 @@ def _import(draw: st.DrawFn) -> dict[str, Any]:
 @given(
     steps=st.lists(
         st.one_of(
-            st.lists(st.tuples(_ids, _event()), min_size=1, max_size=6).map(lambda x: ("events", x)),
+            st.lists(st.tuples(_ids, _event()), min_size=1, max_size=6).map(
+                lambda x: ("events", x)
+            ),
             _import().map(lambda x: ("import", x)),
         ),
         min_size=1,
@@ -798,9 +937,13 @@ def test_imports_and_events_interleaved_give_the_session_the_contract_describes(
             if v["left"] is None:
                 v.pop("seconds")
     assert {k: usage[k] for k in expected} == {
-        **expected, "viewers": {**expected["viewers"], "peak": usage["viewers"]["peak"]}
+        **expected,
+        "viewers": {**expected["viewers"], "peak": usage["viewers"]["peak"]},
     }
-    shown = [{k: v[k] for k in ref if k in v} for v, ref in zip(detail["viewers"]["list"], listed)]
+    shown = [
+        {k: v[k] for k in ref if k in v}
+        for v, ref in zip(detail["viewers"]["list"], listed, strict=True)
+    ]
     assert len(detail["viewers"]["list"]) == len(listed)
     assert shown == listed
 
@@ -813,17 +956,37 @@ _json_leaf = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=20),
-    st.sampled_from(["2026-11-02T10:00:00Z", "1761987600.1234567", "a@b.co", "\x00", "IS",
-                     "screen", "::1", "9999-12-31T23:59:59Z", "0001-01-01"]),
+    st.sampled_from(
+        [
+            "2026-11-02T10:00:00Z",
+            "1761987600.1234567",
+            "a@b.co",
+            "\x00",
+            "IS",
+            "screen",
+            "::1",
+            "9999-12-31T23:59:59Z",
+            "0001-01-01",
+        ]
+    ),
 )
 _json_value = st.recursive(
     _json_leaf,
-    lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=6,
 )
-_session_fields = ["id", "agent", "start", "end", "shares", "viewers", "agent_name",
-                   "webcam_seconds"]
+_session_fields = [
+    "id",
+    "agent",
+    "start",
+    "end",
+    "shares",
+    "viewers",
+    "agent_name",
+    "webcam_seconds",
+]
 _share_fields = ["at", "type", "title", "url"]
 _viewer_fields = ["id", "joined", "left", "ip", "location", "segments", "user_agent"]
 
@@ -840,18 +1003,46 @@ def test_any_value_in_any_field_is_a_200_or_a_400_and_a_400_writes_nothing(
     api = Api(client, make_tenant(db, f"fuzz-{next(_tenants)}"))
     body: dict[str, Any] = session_body(
         shares=[{"at": "2026-11-02T10:01:00Z", "type": "tab", "title": "t", "url": None}],
-        viewers=[{"id": "v", "joined": "2026-11-02T10:01:00Z", "left": None,
-                  "location": {"country": "IS"}, "segments": [{"joined": 1793613660}]}],
+        viewers=[
+            {
+                "id": "v",
+                "joined": "2026-11-02T10:01:00Z",
+                "left": None,
+                "location": {"country": "IS"},
+                "segments": [{"joined": 1793613660}],
+            }
+        ],
     )
     where = data.draw(st.sampled_from(["session", "share", "viewer", "location", "event"]))
     value = data.draw(_json_value)
     if where == "event":
-        event = {"id": "e", "type": data.draw(st.sampled_from(
-            ["session.started", "share.started", "viewer.joined", "viewer.left",
-             "webcam.started", "session.ended"])), "session": "s", "at": 1761987600,
-            "agent": "a@b.co", "viewer": "v", "share_type": "tab"}
-        event[data.draw(st.sampled_from([*event, "title", "url", "ip", "location",
-                                         "agent_name", "user_agent"]))] = value
+        event = {
+            "id": "e",
+            "type": data.draw(
+                st.sampled_from(
+                    [
+                        "session.started",
+                        "share.started",
+                        "viewer.joined",
+                        "viewer.left",
+                        "webcam.started",
+                        "session.ended",
+                    ]
+                )
+            ),
+            "session": "s",
+            "at": 1761987600,
+            "agent": "a@b.co",
+            "viewer": "v",
+            "share_type": "tab",
+        }
+        event[
+            data.draw(
+                st.sampled_from(
+                    [*event, "title", "url", "ip", "location", "agent_name", "user_agent"]
+                )
+            )
+        ] = value
         response = api.post("/ss/api/events", json={"events": [event]})
     else:
         target = {
@@ -860,8 +1051,12 @@ def test_any_value_in_any_field_is_a_200_or_a_400_and_a_400_writes_nothing(
             "viewer": body["viewers"][0],
             "location": body["viewers"][0]["location"],
         }[where]
-        names = {"session": _session_fields, "share": _share_fields, "viewer": _viewer_fields,
-                 "location": ["country", "region", "city"]}[where]
+        names = {
+            "session": _session_fields,
+            "share": _share_fields,
+            "viewer": _viewer_fields,
+            "location": ["country", "region", "city"],
+        }[where]
         target[data.draw(st.sampled_from(names))] = value
         response = api.post("/ss/api/sessions", json=body)
     assert response.status_code in (200, 400), response.text
@@ -874,8 +1069,10 @@ def test_any_value_in_any_field_is_a_200_or_a_400_and_a_400_writes_nothing(
             detail = api.get(f"/ss/api/sessions/{session['id']}")
             assert detail.status_code == 200, detail.text
         for fmt in ("csv", "ndjson"):
-            response = api.get("/ss/api/usage", params={"from": "0001-01-01",
-                                                        "to": "9999-12-31T23:59:59Z", "format": fmt})
+            response = api.get(
+                "/ss/api/usage",
+                params={"from": "0001-01-01", "to": "9999-12-31T23:59:59Z", "format": fmt},
+            )
             assert response.status_code == 200
 
 
@@ -900,7 +1097,9 @@ def entries_app_client(db: Database) -> Iterator[TestClient]:
 @given(
     steps=st.lists(
         st.one_of(
-            st.lists(st.tuples(_ids, _event()), min_size=1, max_size=8).map(lambda x: ("events", x)),
+            st.lists(st.tuples(_ids, _event()), min_size=1, max_size=8).map(
+                lambda x: ("events", x)
+            ),
             _import().map(lambda x: ("import", x)),
         ),
         min_size=1,
@@ -919,16 +1118,28 @@ def test_usage_objects_written_ahead_are_the_ones_built(
             api.import_sessions(value)
         else:
             batch = [{"id": eid, "session": "s-1", **e} for eid, e in value]
-            batch.append({"id": f"w-{len(batch)}", "type": "webcam.started", "session": "s-1",
-                          "at": BASE + 0.6})
+            batch.append(
+                {
+                    "id": f"w-{len(batch)}",
+                    "type": "webcam.started",
+                    "session": "s-1",
+                    "at": BASE + 0.6,
+                }
+            )
             assert api.post("/ss/api/events", json={"events": batch}).status_code == 200
     if ended:
-        api.post("/ss/api/events", json=events(
-            started("late-start", "s-1", BASE + 5), {"id": "late-end", "type": "session.ended",
-                                                     "session": "s-1", "at": BASE + 7.3}))
+        api.post(
+            "/ss/api/events",
+            json=events(
+                started("late-start", "s-1", BASE + 5),
+                {"id": "late-end", "type": "session.ended", "session": "s-1", "at": BASE + 7.3},
+            ),
+        )
     params = {"from": "2026-11-01", "to": "2026-11-05"}
-    built = [api.get("/ss/api/usage", params={**params, "format": f}).content
-             for f in ("json", "ndjson", "csv")]
+    built = [
+        api.get("/ss/api/usage", params={**params, "format": f}).content
+        for f in ("json", "ndjson", "csv")
+    ]
     render_pending(db)
     if b'"end":null' not in built[0]:
         from sqlalchemy import func, select
@@ -937,13 +1148,15 @@ def test_usage_objects_written_ahead_are_the_ones_built(
 
         with db.reading() as conn:
             count = conn.execute(
-                select(func.count()).select_from(session_entries).where(
-                    session_entries.c.account_id == api.tenant.account_id
-                )
+                select(func.count())
+                .select_from(session_entries)
+                .where(session_entries.c.account_id == api.tenant.account_id)
             ).scalar_one()
         assert count == built[0].count(b'"id":"s-1"')
-    stored = [api.get("/ss/api/usage", params={**params, "format": f}).content
-              for f in ("json", "ndjson", "csv")]
+    stored = [
+        api.get("/ss/api/usage", params={**params, "format": f}).content
+        for f in ("json", "ndjson", "csv")
+    ]
     if b'"end":null' not in built[0]:
         assert stored == built
 
@@ -960,8 +1173,14 @@ def test_shares_of_the_same_instant_are_ordered_by_event_id_by_code_point(api: A
         json=events(
             started("start", "s", "2026-11-02T10:00:00Z"),
             *[
-                {"id": eid, "type": "share.started", "session": "s", "at": at,
-                 "share_type": "tab", "title": eid}
+                {
+                    "id": eid,
+                    "type": "share.started",
+                    "session": "s",
+                    "at": at,
+                    "share_type": "tab",
+                    "title": eid,
+                }
                 for eid in MIXED
             ],
         ),
@@ -1013,3 +1232,57 @@ def test_locations_of_the_same_count_are_ordered_by_code_point(api: Api) -> None
     key = lambda t: tuple((v is None, v or "") for v in t)  # noqa: E731
     assert got == sorted(got, key=key)
     assert got[0] == ("IS", "Zed", "b") and got[-1] == ("IS", None, "a")
+
+
+_query_text = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "2026-11-01",
+            "1761987600.5",
+            "0",
+            "10000",
+            "stats",
+            "sessions",
+            "csv",
+            "ndjson",
+            "a@b.co",
+            "9999-12-31T23:59:59.999999Z",
+            "0001-01-01",
+            "-1",
+            "1" * 400,
+            "2026-11-01T10:00:00 01:00",
+            "%",
+            "\x00",
+        ]
+    ),
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    params=st.lists(
+        st.tuples(
+            st.sampled_from(["from", "to", "agent", "limit", "cursor", "include", "format"]),
+            _query_text,
+        ),
+        max_size=5,
+    ),
+    accept=st.sampled_from([None, "text/csv", "application/x-ndjson", "*/*;q=x", "text/csv;q=0"]),
+    body=st.one_of(
+        st.none(), st.dictionaries(st.sampled_from(["from", "to"]), _json_leaf, max_size=2)
+    ),
+)
+def test_any_usage_request_is_a_200_or_a_400(
+    api: Api, params: list[tuple[str, str]], accept: str | None, body: Any
+) -> None:
+    headers = {} if accept is None else {"Accept": accept}
+    kwargs: dict[str, Any] = {} if body is None else {"json": body}
+    response = api.get("/ss/api/usage", params=params, headers=headers, **kwargs)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert_error(response, 400)
