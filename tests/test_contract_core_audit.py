@@ -1286,3 +1286,50 @@ def test_any_usage_request_is_a_200_or_a_400(
     assert response.status_code in (200, 400), response.text
     if response.status_code == 400:
         assert_error(response, 400)
+
+
+# --- Segments, peak, webcam and names as usage and the session show them --------------
+
+
+def test_segments_watched_seconds_and_peak_from_fractional_events(api: Api) -> None:
+    t = BASE
+
+    def ev(eid: str, kind: str, at: float, **extra: object) -> dict[str, Any]:
+        return {"id": eid, "type": kind, "session": "s", "at": at, **extra}
+
+    reply = api.post(
+        "/ss/api/events",
+        json=events(
+            started("a0", "s", t, agent="A@example.com") | {"agent_name": "First"},
+            ev("a1", "viewer.joined", t + 10.5, viewer="v"),
+            ev("a2", "viewer.left", t + 20.9, viewer="v"),
+            ev("a3", "viewer.joined", t + 30.2, viewer="v"),
+            ev("a4", "viewer.joined", t + 20.9, viewer="w"),  # joins as v leaves
+            ev("a5", "viewer.left", t + 30.2, viewer="w"),
+            ev("a6", "webcam.started", t + 1.9),
+            ev("a7", "webcam.stopped", t + 3.8),
+            ev("a8", "webcam.started", t + 39.0),
+            ev("a9", "session.ended", t + 40.7),
+            started("b0", "s", t + 5, agent="b@example.com") | {"agent_name": "Second"},
+        ),
+    )
+    assert reply.json() == {"received": 11, "accepted": 11, "duplicates": 0}
+    (usage,) = api.usage(**WIDE)["sessions"]
+    assert usage["agent"] == "a@example.com"
+    assert usage["agent_name"] == "Second"  # the one last received
+    assert usage["duration"] == 40
+    assert usage["viewers"]["count"] == 2
+    assert usage["viewers"]["peak"] == 1  # a leave and a join at one instant: the leave first
+    assert usage["webcam_seconds"] == 1 + 1  # floor(1.9) + floor(1.7), the open one to the end
+    detail = api.get("/ss/api/sessions/s").json()
+    v, w = detail["viewers"]["list"]
+    assert v["id"] == "v" and w["id"] == "w"
+    assert v["left"] is None  # came back: watching
+    assert v["seconds"] == 30  # floor(40.7 - 10.5), to the session's end
+    assert v["segments"] == [
+        {"joined": "2026-11-02T08:00:10Z", "left": "2026-11-02T08:00:20Z"},
+        {"joined": "2026-11-02T08:00:30Z", "left": None},
+    ]
+    assert v["watched_seconds"] == 10 + 10  # floor(10.4) + floor(10.5)
+    assert w["segments"] == [{"joined": "2026-11-02T08:00:20Z", "left": "2026-11-02T08:00:30Z"}]
+    assert w["watched_seconds"] == 9 and w["seconds"] == 9
