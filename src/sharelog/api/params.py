@@ -57,7 +57,12 @@ def email_param(name: str, value: str) -> str:
 def int_param(name: str, value: str, low: int, high: int) -> int:
     if not value.isascii() or not value.isdigit():
         raise InvalidParameter(name, f"not a whole number: {value!r}")
-    number = int(value)
+    # int() refuses text of over 4,300 digits: leading zeros go first, and a number
+    # with more digits than the bound is past it.
+    digits = value.lstrip("0") or "0"
+    if len(digits) > len(str(high)):
+        raise InvalidParameter(name, f"must be from {low} to {high}, got {digits[:20]}...")
+    number = int(digits)
     if not low <= number <= high:
         raise InvalidParameter(name, f"must be from {low} to {high}, got {number}")
     return number
