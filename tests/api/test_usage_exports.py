@@ -296,6 +296,21 @@ def test_export_pages_by_link_keep_sessions_sharing_a_start_in_order(api: Api, f
     assert seen == expected
 
 
+@pytest.mark.parametrize(
+    ("accept", "fmt"), [("text/csv", "csv"), ("application/x-ndjson", "ndjson")]
+)
+def test_an_export_chosen_by_accept_links_to_the_same_format(
+    api: Api, accept: str, fmt: str
+) -> None:
+    api.import_sessions(*(session_body(f"s-{i}") for i in range(3)))
+    first = api.get("/ss/api/usage", params={**WINDOW, "limit": 2}, headers={"Accept": accept})
+    link = LINK.match(first.headers["link"]).group(1)  # type: ignore[union-attr]
+    assert f"format={fmt}" in link
+    following = api.get(link)  # no Accept: the link alone says the format
+    assert following.headers["content-type"].startswith(accept)
+    assert "s-2" in following.text and "link" not in following.headers
+
+
 @pytest.mark.parametrize("fmt", ["ndjson", "csv"])
 def test_an_export_without_limit_or_on_its_last_page_has_no_link(api: Api, fmt: str) -> None:
     api.import_sessions(*(session_body(f"s-{i}") for i in range(3)))

@@ -227,9 +227,12 @@ class UsageStream:
             yield buffer.getvalue().encode("utf-8")
 
 
-def next_link(path: str, query: QueryParams, cursor: str) -> str:
-    """The same request plus ``cursor``: the Link header of an export page."""
+def next_link(path: str, query: QueryParams, cursor: str, fmt: str) -> str:
+    """The same request plus ``cursor``: the Link header of an export page. It names
+    the format when ``Accept`` chose it, so the link alone asks for the same."""
     params = [(k, v) for k, v in query.multi_items() if k != "cursor"]
+    if "format" not in query:
+        params.append(("format", fmt))
     params.append(("cursor", cursor))
     return f'<{path}?{urlencode(params)}>; rel="next"'
 
@@ -254,7 +257,7 @@ def usage_response(
     its length; a page by 1,000 streamed in five pieces took a thread hop each."""
     headers = {}
     if stream.request.format != "json" and stream.next_cursor is not None:
-        headers["Link"] = next_link(path, query, stream.next_cursor)
+        headers["Link"] = next_link(path, query, stream.next_cursor, stream.request.format)
     if body is not None:
         stream.close()
         return Response(body, media_type=MEDIA_TYPES[stream.request.format], headers=headers)
