@@ -22,17 +22,19 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from sharelog.domain import EventIn, EventResult
 from sharelog.limits import MAX_SHARES, MAX_VIEWERS
 from sharelog.store import segments
-from sharelog.store.bulk import bulk_insert, one_of, pairs_of
+from sharelog.store.bulk import bulk_insert
+from sharelog.store.driver import fetch
 from sharelog.store.event_rows import SESSION_FIELDS, VIEWER_FIELDS, write_sessions, write_viewers
 from sharelog.store.fresh import FreshSessions
 from sharelog.store.peaks import stored_peaks
 from sharelog.store.positions import session_change, take_positions
-from sharelog.store.schema import EVENT_SHARE_SEQ, sessions, shares, viewers
+from sharelog.store.schema import EVENT_SHARE_SEQ, shares
+from sharelog.store.usage_sql import dialect_of
 
 _VIEWER_TYPES = ("viewer.joined", "viewer.left")
 _NO_VIEWER = {**dict.fromkeys(VIEWER_FIELDS), **segments.NEW_VIEWER}
@@ -72,17 +74,23 @@ def claim_event_ids(
 def _claim_sqlite(
     conn: Connection, account_id: int, first: dict[str, EventIn], now_us: int
 ) -> set[str]:
-    # One statement over a JSON array, as with PostgreSQL's arrays: 3x cheaper
-    # than a SELECT of the taken ids followed by an executemany. ("WHERE true"
-    # keeps SQLite from reading ON CONFLICT as a join constraint.)
-    rows = orjson.dumps([[e.id, e.session_id] for e in first.values()]).decode()
-    result = conn.exec_driver_sql(
+    # One statement over a JSON object {id: session}, as with PostgreSQL's
+    # arrays: 3x cheaper than a SELECT of the taken ids followed by an
+    # executemany, and json_each's key and value columns are read without the
+    # json_extract calls an array of pairs needed (2.2 to 1.4 us an event).
+    # ("WHERE true" keeps SQLite from reading ON CONFLICT as a join constraint.)
+    rows = orjson.dumps({event_id: e.session_id for event_id, e in first.items()}).decode()
+    claimed = fetch(
+        conn,
         "INSERT INTO event_ids (account_id, id, session_id, received_us) "
-        "SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? "
-        "FROM json_each(?) WHERE true ON CONFLICT DO NOTHING RETURNING id",
+        "SELECT ?, key, value, ? FROM json_each(?) WHERE true ON CONFLICT DO NOTHING RETURNING id",
         (account_id, now_us, rows),
     )
-    return {row[0] for row in result.fetchall()}
+    return {row[0] for row in claimed}
+
+
+_SESSION_COLUMNS = ("id", *SESSION_FIELDS)
+_VIEWER_COLUMNS = ("session_id", "id", *VIEWER_FIELDS)
 
 
 def _load(
@@ -92,26 +100,36 @@ def _load(
     never the other viewers of a session, however many it has."""
     found_sessions: dict[str, dict[str, Any]] = {}
     found_viewers: dict[tuple[str, str], dict[str, Any]] = {}
+    d = dialect_of(conn)
     if session_ids:
-        for row in conn.execute(
-            select(sessions.c.id, *(sessions.c[f] for f in SESSION_FIELDS)).where(
-                sessions.c.account_id == account_id, one_of(conn, sessions.c.id, session_ids)
-            )
-        ):
-            found_sessions[row.id] = dict(row._mapping)
+        rows = fetch(
+            conn,
+            f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions "
+            f"WHERE account_id = {d.mark} AND {d.one_of('id')}",
+            (account_id, d.id_list(session_ids)),
+        )
+        for row in rows:
+            found_sessions[row[0]] = dict(zip(_SESSION_COLUMNS, row, strict=True))
     # A viewer row is only ever written beside its session's row, so a new
     # session has none to look for.
     wanted = [k for k in viewer_keys if k[0] in found_sessions]
     if wanted:
-        for row in conn.execute(
-            select(
-                viewers.c.session_id, viewers.c.id, *(viewers.c[f] for f in VIEWER_FIELDS)
-            ).where(
-                viewers.c.account_id == account_id,
-                pairs_of(conn, viewers.c.session_id, viewers.c.id, wanted),
+        if d.postgresql:
+            given = "SELECT * FROM unnest(CAST(%s AS text[]), CAST(%s AS text[]))"
+            params: tuple[Any, ...] = ([k[0] for k in wanted], [k[1] for k in wanted])
+        else:
+            given = (
+                "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
             )
-        ):
-            found_viewers[(row.session_id, row.id)] = dict(row._mapping)
+            params = (orjson.dumps(wanted).decode(),)
+        rows = fetch(
+            conn,
+            f"SELECT {', '.join(_VIEWER_COLUMNS)} FROM viewers "
+            f"WHERE account_id = {d.mark} AND (session_id, id) IN ({given})",
+            (account_id, *params),
+        )
+        for row in rows:
+            found_viewers[(row[0], row[1])] = dict(zip(_VIEWER_COLUMNS, row, strict=True))
     return found_sessions, found_viewers
 
 
@@ -258,16 +276,7 @@ def _share_counts(
     ids = list(
         {e.session_id for e in accepted if e.type == "share.started" and e.session_id in old}
     )
-    if not ids:
-        return {}
-    return {
-        sid: int(n)
-        for sid, n in conn.execute(
-            select(shares.c.session_id, func.count())
-            .where(shares.c.account_id == account_id, one_of(conn, shares.c.session_id, ids))
-            .group_by(shares.c.session_id)
-        ).all()
-    }
+    return _counts(conn, "shares", account_id, ids)
 
 
 def _viewer_counts(
@@ -281,16 +290,21 @@ def _viewer_counts(
     ids = list(
         {sid for sid, vid in viewer_keys if sid in old_sessions and (sid, vid) not in old_viewers}
     )
+    return _counts(conn, "viewers", account_id, ids)
+
+
+def _counts(conn: Connection, table: str, account_id: int, ids: list[str]) -> dict[str, int]:
+    """The rows of ``table`` (shares or viewers) each of these sessions has."""
     if not ids:
         return {}
-    return {
-        sid: int(n)
-        for sid, n in conn.execute(
-            select(viewers.c.session_id, func.count())
-            .where(viewers.c.account_id == account_id, one_of(conn, viewers.c.session_id, ids))
-            .group_by(viewers.c.session_id)
-        ).all()
-    }
+    d = dialect_of(conn)
+    rows = fetch(
+        conn,
+        f"SELECT session_id, count(*) FROM {table} "
+        f"WHERE account_id = {d.mark} AND {d.one_of('session_id')} GROUP BY session_id",
+        (account_id, d.id_list(ids)),
+    )
+    return {sid: int(n) for sid, n in rows}
 
 
 def _merge_join(v: dict[str, Any], e: EventIn) -> None:
