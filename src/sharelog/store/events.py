@@ -34,19 +34,23 @@ from sharelog.store.fresh import FreshSessions
 from sharelog.store.peaks import stored_peaks
 from sharelog.store.positions import session_change, take_positions
 from sharelog.store.schema import EVENT_SHARE_SEQ, shares
+from sharelog.store.segments import JOIN, LEAVE
 from sharelog.store.usage_sql import dialect_of
 
 _VIEWER_TYPES = ("viewer.joined", "viewer.left")
 _NO_VIEWER = {**dict.fromkeys(VIEWER_FIELDS), **segments.NEW_VIEWER}
+_NEW_SESSION = {**dict.fromkeys(SESSION_FIELDS), **segments.NEW_SESSION}
 
 
 def claim_event_ids(
     conn: Connection, account_id: int, events: Sequence[EventIn], now_us: int
 ) -> list[EventIn]:
     """The events whose ids nobody had claimed, in request order (first occurrence wins)."""
-    first: dict[str, EventIn] = {}
-    for e in events:
-        first.setdefault(e.id, e)
+    first = dict(zip([e.id for e in events], events, strict=True))
+    if len(first) < len(events):  # a repeated id: its first occurrence, in request order
+        first = {}
+        for e in events:
+            first.setdefault(e.id, e)
     if conn.dialect.name == "sqlite":
         claimed = _claim_sqlite(conn, account_id, first, now_us)
     else:
@@ -68,6 +72,8 @@ def claim_event_ids(
             },
         )
         claimed = {row[0] for row in result.fetchall()}
+    if len(claimed) == len(first):
+        return list(first.values())
     return [e for e in first.values() if e.id in claimed]
 
 
@@ -93,44 +99,39 @@ _SESSION_COLUMNS = ("id", *SESSION_FIELDS)
 _VIEWER_COLUMNS = ("session_id", "id", *VIEWER_FIELDS)
 
 
-def _load(
-    conn: Connection, account_id: int, session_ids: list[str], viewer_keys: list[tuple[str, str]]
-) -> tuple[dict[str, Any], dict[tuple[str, str], Any]]:
-    """The stored sessions among these, and the stored viewers among those named:
-    never the other viewers of a session, however many it has."""
-    found_sessions: dict[str, dict[str, Any]] = {}
-    found_viewers: dict[tuple[str, str], dict[str, Any]] = {}
+def _load_sessions(conn: Connection, account_id: int, session_ids: list[str]) -> dict[str, Any]:
+    """The stored sessions among these, by id."""
     d = dialect_of(conn)
-    if session_ids:
-        rows = fetch(
-            conn,
-            f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions "
-            f"WHERE account_id = {d.mark} AND {d.one_of('id')}",
-            (account_id, d.id_list(session_ids)),
-        )
-        for row in rows:
-            found_sessions[row[0]] = dict(zip(_SESSION_COLUMNS, row, strict=True))
-    # A viewer row is only ever written beside its session's row, so a new
-    # session has none to look for.
-    wanted = [k for k in viewer_keys if k[0] in found_sessions]
-    if wanted:
-        if d.postgresql:
-            given = "SELECT * FROM unnest(CAST(%s AS text[]), CAST(%s AS text[]))"
-            params: tuple[Any, ...] = ([k[0] for k in wanted], [k[1] for k in wanted])
-        else:
-            given = (
-                "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
-            )
-            params = (orjson.dumps(wanted).decode(),)
-        rows = fetch(
-            conn,
-            f"SELECT {', '.join(_VIEWER_COLUMNS)} FROM viewers "
-            f"WHERE account_id = {d.mark} AND (session_id, id) IN ({given})",
-            (account_id, *params),
-        )
-        for row in rows:
-            found_viewers[(row[0], row[1])] = dict(zip(_VIEWER_COLUMNS, row, strict=True))
-    return found_sessions, found_viewers
+    rows = fetch(
+        conn,
+        f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions "
+        f"WHERE account_id = {d.mark} AND {d.one_of('id')}",
+        (account_id, d.id_list(session_ids)),
+    )
+    return {row[0]: dict(zip(_SESSION_COLUMNS, row, strict=True)) for row in rows}
+
+
+def _load_viewers(
+    conn: Connection, account_id: int, viewer_keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], Any]:
+    """The stored viewers among those named: never the other viewers of a session,
+    however many it has."""
+    if not viewer_keys:
+        return {}
+    d = dialect_of(conn)
+    if d.postgresql:
+        given = "SELECT * FROM unnest(CAST(%s AS text[]), CAST(%s AS text[]))"
+        params: tuple[Any, ...] = ([k[0] for k in viewer_keys], [k[1] for k in viewer_keys])
+    else:
+        given = "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
+        params = (orjson.dumps(viewer_keys).decode(),)
+    rows = fetch(
+        conn,
+        f"SELECT {', '.join(_VIEWER_COLUMNS)} FROM viewers "
+        f"WHERE account_id = {d.mark} AND (session_id, id) IN ({given})",
+        (account_id, *params),
+    )
+    return {(row[0], row[1]): dict(zip(_VIEWER_COLUMNS, row, strict=True)) for row in rows}
 
 
 def _earlier(at_us: int, key: str, than_at: int | None, than_key: str | None) -> bool:
@@ -152,22 +153,28 @@ def merge_events(
     if not accepted:
         return EventResult(received=len(events), accepted=0, duplicates=len(events)), None
 
-    session_ids = list(dict.fromkeys(e.session_id for e in accepted))
-    viewer_keys = list(
-        dict.fromkeys(
-            (e.session_id, e.viewer_id or "") for e in accepted if e.type in _VIEWER_TYPES
+    session_ids = list(dict.fromkeys([e.session_id for e in accepted]))
+    old_sessions = _load_sessions(conn, account_id, session_ids)
+    # A viewer row is only ever written beside its session's row, so only the
+    # viewers of stored sessions can be stored.
+    viewer_keys = (
+        list(
+            dict.fromkeys(
+                [
+                    (e.session_id, e.viewer_id or "")
+                    for e in accepted
+                    if e.type in _VIEWER_TYPES and e.session_id in old_sessions
+                ]
+            )
         )
+        if old_sessions
+        else []
     )
-    old_sessions, old_viewers = _load(conn, account_id, session_ids, viewer_keys)
+    old_viewers = _load_viewers(conn, account_id, viewer_keys)
     state = {
-        sid: dict(
-            old_sessions.get(sid)
-            or {**dict.fromkeys(("id", *SESSION_FIELDS)), **segments.NEW_SESSION}
-        )
+        sid: dict(old) if (old := old_sessions.get(sid)) else {**_NEW_SESSION, "id": sid}
         for sid in session_ids
     }
-    for sid in session_ids:
-        state[sid]["id"] = sid
     viewer_state = {k: dict(v) for k, v in old_viewers.items()}
     new_shares: list[dict[str, Any]] = []
     marks = segments.NewMarks()
@@ -191,17 +198,20 @@ def merge_events(
                     continue
                 viewer_counts[e.session_id] = viewer_counts.get(e.session_id, 0) + 1
                 v = viewer_state[key] = {"session_id": key[0], "id": key[1], **_NO_VIEWER}
-            joined = kind == "viewer.joined"
-            mark = (e.at_us, e.id, segments.JOIN if joined else segments.LEAVE)
+            at = e.at_us
+            if kind == "viewer.joined":
+                mark = (at, e.id, JOIN)
+                _merge_join(v, e)
+            else:
+                mark = (at, e.id, LEAVE)
+                leave = v["last_leave_us"]
+                if leave is None or at > leave:
+                    v["last_leave_us"] = at
             found = viewer_marks.get(key)
             if found is None:
                 viewer_marks[key] = [mark]
             else:
                 found.append(mark)
-            if joined:
-                _merge_join(v, e)
-            elif v["last_leave_us"] is None or e.at_us > v["last_leave_us"]:
-                v["last_leave_us"] = e.at_us
             continue
         s = state[e.session_id]
         if kind == "session.started":
@@ -308,21 +318,22 @@ def _counts(conn: Connection, table: str, account_id: int, ids: list[str]) -> di
 
 
 def _merge_join(v: dict[str, Any], e: EventIn) -> None:
-    if v["joined_us"] is None or e.at_us < v["joined_us"]:
-        v["joined_us"] = e.at_us
-    if v["last_join_us"] is None or e.at_us > v["last_join_us"]:
-        v["last_join_us"] = e.at_us
+    at = e.at_us
+    first, last = v["joined_us"], v["last_join_us"]
+    if first is None or at < first:
+        v["joined_us"] = at
+    if last is None or at > last:
+        v["last_join_us"] = at
     # The ingest layer has turned an ip into a location (perhaps all unknown).
-    if e.location is not None and _earlier(e.at_us, e.id, v["loc_at_us"], v["loc_key"]):
-        v.update(
-            country=e.location.country,
-            region=e.location.region,
-            city=e.location.city,
-            loc_at_us=e.at_us,
-            loc_key=e.id,
-            ip=e.ip,
-            loc_by_ip=e.located_by_ip,
-        )
+    location = e.location
+    if location is not None and _earlier(at, e.id, v["loc_at_us"], v["loc_key"]):
+        v["country"] = location.country
+        v["region"] = location.region
+        v["city"] = location.city
+        v["loc_at_us"] = at
+        v["loc_key"] = e.id
+        v["ip"] = e.ip
+        v["loc_by_ip"] = e.located_by_ip
     if e.client is not None and _earlier(e.at_us, e.id, v["ua_at_us"], v["ua_key"]):
         c = e.client
         v.update(browser=c.browser, os=c.os, device=c.device, ua_at_us=e.at_us, ua_key=e.id)

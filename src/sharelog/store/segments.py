@@ -64,9 +64,14 @@ def encode_segments(segments: Sequence[Segment]) -> str:
 
 def segments_of(marks: Iterable[Mark]) -> list[Segment]:
     """Replay the marks in order: the contract's segments, the last one perhaps open."""
+    return _replay(sorted(marks))
+
+
+def _replay(marks: list[Mark]) -> list[Segment]:
+    """``segments_of`` marks already in order."""
     result: list[Segment] = []
     opened: int | None = None
-    for at, _, kind in sorted(marks):
+    for at, _, kind in marks:
         if kind == JOIN:
             if opened is None:
                 opened = at
@@ -111,7 +116,8 @@ def peak(segment_lists: Iterable[Sequence[Segment]], end_us: int | None) -> int:
     best = current = 0
     for _, step in steps:
         current += step
-        best = max(best, current)
+        if current > best:
+            best = current
     return best
 
 
@@ -193,8 +199,8 @@ class NewMarks:
             v = viewer_state[key]
             marks = decode_marks(v["marks"]) + new if v["marks"] else new
             marks.sort()
-            segments = segments_of(marks)
-            text = encode_segments(segments)
+            segments = _replay(marks)
+            text = orjson.dumps(segments).decode()
             if text != v["segments"]:
                 stale.add(key[0])
             v["marks"], v["segments"] = orjson.dumps(marks).decode(), text
