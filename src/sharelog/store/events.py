@@ -216,15 +216,18 @@ def merge_events(
         s = state[e.session_id]
         if kind == "session.started":
             if _earlier(e.at_us, e.id, s["start_us"], s["start_key"]):
-                s.update(start_us=e.at_us, start_key=e.id, agent=e.agent)
+                s["start_us"] = e.at_us
+                s["start_key"] = e.id
+                s["agent"] = e.agent
             # The name last received, in order of arrival (the contract's rule).
             if e.agent_name is not None:
                 s["agent_name"] = e.agent_name
+        elif kind == "session.ended":
+            end = s["end_us"]
+            if end is None or e.at_us > end:
+                s["end_us"] = e.at_us
         elif kind in segments.WEBCAM_TYPES:
             marks.webcam(e)
-        elif kind == "session.ended":
-            if s["end_us"] is None or e.at_us > s["end_us"]:
-                s["end_us"] = e.at_us
         elif kind == "share.started":
             if share_counts.get(e.session_id, 0) >= MAX_SHARES:
                 over_limit += 1

@@ -205,17 +205,18 @@ class NewMarks:
                 stale.add(key[0])
             v["marks"], v["segments"] = orjson.dumps(marks).decode(), text
             known[key] = segments
+        fresh: dict[str, list[list[Segment]]] = {}
         for sid, s in state.items():
             old = old_sessions.get(sid)
-            if old is None or old["end_us"] != s["end_us"]:
+            if old is None:
+                fresh[sid] = []  # every viewer of a new session is at hand: its peak is here
+            elif old["end_us"] != s["end_us"]:
                 stale.add(sid)
-        fresh: dict[str, list[list[Segment]]] = {
-            sid: [] for sid in stale if sid not in old_sessions
-        }
         for key, v in viewer_state.items():
-            if key[0] in fresh:
+            lists = fresh.get(key[0])
+            if lists is not None:
                 found = known.get(key)
-                fresh[key[0]].append(decode_segments(v["segments"]) if found is None else found)
+                lists.append(decode_segments(v["segments"]) if found is None else found)
         for sid, segment_lists in fresh.items():
             state[sid]["peak"] = peak(segment_lists, state[sid]["end_us"])
         for sid, new in self.webcams.items():
