@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from sharelog.store.database import Database
-from sharelog.store.usage_sql import fetch
+from sharelog.store.driver import fetch
 
 
 def test_rows_are_plain_tuples(db: Database) -> None:

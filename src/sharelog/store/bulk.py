@@ -22,10 +22,11 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
-    tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import String
+
+from sharelog.store.driver import execute_many
 
 
 def one_of(conn: Connection, column: Any, ids: Sequence[str]) -> ColumnElement[bool]:
@@ -38,28 +39,6 @@ def one_of(conn: Connection, column: Any, ids: Sequence[str]) -> ColumnElement[b
         func.json_each(bindparam(None, value=orjson.dumps(list(ids)).decode(), type_=String))
     )
     return column.in_(values)  # type: ignore[no-any-return]
-
-
-def pairs_of(
-    conn: Connection, first: Any, second: Any, pairs: Sequence[tuple[str, str]]
-) -> ColumnElement[bool]:
-    """``(first, second) IN pairs``, the pairs in one parameter as ``one_of`` has them:
-    two PostgreSQL arrays side by side, or a JSON array of pairs for SQLite."""
-    values: Select[Any]
-    if conn.dialect.name == "postgresql":
-        columns = [
-            bindparam(None, value=[p[i] for p in pairs], type_=postgresql.ARRAY(String))
-            for i in (0, 1)
-        ]
-        given = func.unnest(*columns).table_valued("a", "b").render_derived()
-        values = select(given.c.a, given.c.b)
-    else:
-        pair: ColumnElement[Any] = literal_column("value")
-        given_json = bindparam(None, value=orjson.dumps(list(pairs)).decode(), type_=String)
-        values = select(
-            func.json_extract(pair, "$[0]"), func.json_extract(pair, "$[1]")
-        ).select_from(func.json_each(given_json))
-    return tuple_(first, second).in_(values)
 
 
 def insert_ignoring_conflicts(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -94,8 +73,8 @@ def insert_tuples(
         # The driver's executemany with plain tuples: SQLAlchemy's per-row
         # parameter processing was half the cost of an event batch's inserts.
         placeholders = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(
-            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})", rows
+        execute_many(
+            conn, f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})", rows
         )
         return
     driver = conn.connection.driver_connection

@@ -18,9 +18,10 @@ from typing import Any
 import orjson
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
+from sharelog.store.driver import Row
 from sharelog.store.schema import viewers
 from sharelog.store.usage_rows import Located, build_sessions, located_from
-from sharelog.store.usage_sql import Row, listed_viewers, started_rows
+from sharelog.store.usage_sql import listed_viewers, started_rows
 from sharelog.timestamps import US_PER_SECOND, format_timestamp, whole_seconds
 
 # A viewer's place in the list: its first join and its id.

@@ -6,10 +6,11 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection
 
 from sharelog.store import segments
-from sharelog.store.bulk import bulk_insert, insert_tuples
+from sharelog.store.bulk import insert_tuples
+from sharelog.store.driver import execute_many
 from sharelog.store.schema import sessions, viewers
 
 # The merged columns: what events set on a session's row and on a viewer's.
@@ -43,40 +44,37 @@ def write_sessions(
     viewer or a share did). On PostgreSQL the updates go as one statement over
     arrays: an executemany costs a round trip a row (it doubled a batch's time).
     """
-    inserts = [
-        {
-            "account_id": account_id,
-            "updated_us": now_us,
-            **s,
-            "seq": seqs[sid],
-            "changed_us": now_us,
-        }
+    rows = [
+        (account_id, now_us, now_us, seqs[sid], *_SESSION_VALUES(s))
         for sid, s in state.items()
         if sid not in old
     ]
-    bulk_insert(conn, sessions, inserts)
+    insert_tuples(conn, sessions, _SESSION_INSERT_COLUMNS, rows)
     existing = [(sid, s) for sid, s in state.items() if sid in old]
     if not existing:
         return
     if conn.dialect.name == "postgresql":
         _update_sessions_postgres(conn, account_id, existing, now_us, seqs)
         return
-    conn.execute(
-        update(sessions)
-        .where(sessions.c.account_id == bindparam("b_account"), sessions.c.id == bindparam("b_id"))
-        .values({f: bindparam(f) for f in (*SESSION_FIELDS, "seq", "updated_us", "changed_us")}),
+    execute_many(
+        conn,
+        _SESSION_UPDATE,
         [
-            {
-                "b_account": account_id,
-                "b_id": sid,
-                **{f: s[f] for f in SESSION_FIELDS},
-                "seq": seqs[sid],
-                "updated_us": now_us,
-                "changed_us": now_us,
-            }
+            (*_SESSION_FIELD_VALUES(s), seqs[sid], now_us, now_us, account_id, sid)
             for sid, s in existing
         ],
     )
+
+
+# Rows as tuples straight from the merged dicts, for the driver's executemany
+# (store/driver.py): no dict of parameters per row.
+_SESSION_INSERT_COLUMNS = ("account_id", "updated_us", "changed_us", "seq", "id", *SESSION_FIELDS)
+_SESSION_VALUES = itemgetter("id", *SESSION_FIELDS)
+_SESSION_FIELD_VALUES = itemgetter(*SESSION_FIELDS)
+_SESSION_UPDATE = (
+    f"UPDATE sessions SET {', '.join(f'{f} = ?' for f in SESSION_FIELDS)}, "
+    "seq = ?, updated_us = ?, changed_us = ? WHERE account_id = ? AND id = ?"
+)
 
 
 def _update_sessions_postgres(
@@ -118,6 +116,7 @@ _PG_ARRAY_TYPES = {
 # A new viewer's row: its keys, then the merged columns.
 _INSERT_COLUMNS = ("account_id", "session_id", "id", *VIEWER_FIELDS)
 _INSERTED = itemgetter(*_INSERT_COLUMNS[1:])
+_VIEWER_FIELD_VALUES = itemgetter(*VIEWER_FIELDS)
 
 
 def write_viewers(
@@ -132,24 +131,16 @@ def write_viewers(
         if key not in old:
             # A tuple straight from the merged dict: no copy of it per viewer.
             inserts.append((account_id, *_INSERTED(v)))
-        elif any(v[f] != old[key][f] for f in VIEWER_FIELDS):
-            updates.append(
-                {
-                    "b_account": account_id,
-                    "b_session": v["session_id"],
-                    "b_id": v["id"],
-                    **{f: v[f] for f in VIEWER_FIELDS},
-                }
-            )
+        else:
+            values = _VIEWER_FIELD_VALUES(v)
+            if values != _VIEWER_FIELD_VALUES(old[key]):
+                updates.append((*values, account_id, *key))
     insert_tuples(conn, viewers, _INSERT_COLUMNS, inserts)
     if updates:
-        conn.execute(
-            update(viewers)
-            .where(
-                viewers.c.account_id == bindparam("b_account"),
-                viewers.c.session_id == bindparam("b_session"),
-                viewers.c.id == bindparam("b_id"),
-            )
-            .values({f: bindparam(f) for f in VIEWER_FIELDS}),
+        m = "%s" if conn.dialect.name == "postgresql" else "?"
+        execute_many(
+            conn,
+            f"UPDATE viewers SET {', '.join(f'{f} = {m}' for f in VIEWER_FIELDS)} "
+            f"WHERE account_id = {m} AND session_id = {m} AND id = {m}",
             updates,
         )

@@ -19,20 +19,25 @@ tests/store/test_peaks.py holds the two to the same answers on generated segment
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import orjson
 from sqlalchemy import Connection, text
+
+from sharelog.store.driver import fetch
 
 # The stale sessions as (id, end_us) rows, and each stored segment with the
 # instant it stops (its leave, else the session's end, else null: never).
 _SQLITE_SEGMENTS = """
 stale(id, end_us) AS (
-    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:stale)
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)
 ),
 seg(sid, joined, stop) AS (
     SELECT v.session_id, json_extract(s.value, '$[0]'),
            coalesce(json_extract(s.value, '$[1]'), stale.end_us)
     FROM stale
-    JOIN viewers v ON v.account_id = :account AND v.session_id = stale.id,
+    JOIN viewers v ON v.account_id = ? AND v.session_id = stale.id,
          json_each(v.segments) s
 )"""
 
@@ -62,7 +67,8 @@ running(sid, watching) AS (
 SELECT sid, max(watching) FROM running GROUP BY sid
 """
 
-_SQLITE = text(_PEAKS.format(segments=_SQLITE_SEGMENTS))
+# On the driver's cursor (store/driver.py), the parameters in the order they appear.
+_SQLITE = _PEAKS.format(segments=_SQLITE_SEGMENTS)
 _POSTGRES = text(_PEAKS.format(segments=_POSTGRES_SEGMENTS))
 
 
@@ -71,12 +77,13 @@ def stored_peaks(conn: Connection, account_id: int, ends: dict[str, int | None])
     ones running to the session's end given here (None: ongoing)."""
     if not ends:
         return {}
+    rows: Sequence[Any]
     if conn.dialect.name == "postgresql":
-        result = conn.execute(
+        rows = conn.execute(
             _POSTGRES, {"account": account_id, "ids": list(ends), "ends": list(ends.values())}
-        )
+        ).all()
     else:
         stale = orjson.dumps([[sid, end] for sid, end in ends.items()]).decode()
-        result = conn.execute(_SQLITE, {"account": account_id, "stale": stale})
-    found = {sid: int(peak) for sid, peak in result.all()}
+        rows = fetch(conn, _SQLITE, (stale, account_id))
+    found = {sid: int(peak) for sid, peak in rows}
     return {sid: found.get(sid, 0) for sid in ends}

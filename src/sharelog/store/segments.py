@@ -64,9 +64,14 @@ def encode_segments(segments: Sequence[Segment]) -> str:
 
 def segments_of(marks: Iterable[Mark]) -> list[Segment]:
     """Replay the marks in order: the contract's segments, the last one perhaps open."""
+    return _replay(sorted(marks))
+
+
+def _replay(marks: list[Mark]) -> list[Segment]:
+    """``segments_of`` marks already in order."""
     result: list[Segment] = []
     opened: int | None = None
-    for at, _, kind in sorted(marks):
+    for at, _, kind in marks:
         if kind == JOIN:
             if opened is None:
                 opened = at
@@ -111,7 +116,8 @@ def peak(segment_lists: Iterable[Sequence[Segment]], end_us: int | None) -> int:
     best = current = 0
     for _, step in steps:
         current += step
-        best = max(best, current)
+        if current > best:
+            best = current
     return best
 
 
@@ -193,23 +199,24 @@ class NewMarks:
             v = viewer_state[key]
             marks = decode_marks(v["marks"]) + new if v["marks"] else new
             marks.sort()
-            segments = segments_of(marks)
-            text = encode_segments(segments)
+            segments = _replay(marks)
+            text = orjson.dumps(segments).decode()
             if text != v["segments"]:
                 stale.add(key[0])
             v["marks"], v["segments"] = orjson.dumps(marks).decode(), text
             known[key] = segments
+        fresh: dict[str, list[list[Segment]]] = {}
         for sid, s in state.items():
             old = old_sessions.get(sid)
-            if old is None or old["end_us"] != s["end_us"]:
+            if old is None:
+                fresh[sid] = []  # every viewer of a new session is at hand: its peak is here
+            elif old["end_us"] != s["end_us"]:
                 stale.add(sid)
-        fresh: dict[str, list[list[Segment]]] = {
-            sid: [] for sid in stale if sid not in old_sessions
-        }
         for key, v in viewer_state.items():
-            if key[0] in fresh:
+            lists = fresh.get(key[0])
+            if lists is not None:
                 found = known.get(key)
-                fresh[key[0]].append(decode_segments(v["segments"]) if found is None else found)
+                lists.append(decode_segments(v["segments"]) if found is None else found)
         for sid, segment_lists in fresh.items():
             state[sid]["peak"] = peak(segment_lists, state[sid]["end_us"])
         for sid, new in self.webcams.items():

@@ -22,9 +22,10 @@ from sqlalchemy import ColumnElement, Connection, delete, false, select, update
 
 from sharelog.store.bulk import insert_tuples, one_of
 from sharelog.store.details import details_of
+from sharelog.store.driver import Row
 from sharelog.store.schema import accounts, session_entries, sessions
 from sharelog.store.usage_rows import build_sessions, located_from
-from sharelog.store.usage_sql import Row, feed_rows, listed_viewers
+from sharelog.store.usage_sql import feed_rows, listed_viewers
 from sharelog.timestamps import format_timestamp_us
 
 # (session id, seq, feed JSON, usage JSON); a body is None when not made.

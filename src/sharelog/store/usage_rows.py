@@ -17,7 +17,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from sharelog.store.usage_sql import Row, Span, children_of, children_sql, dialect_of, fetch
+from sharelog.store.driver import Row, fetch
+from sharelog.store.usage_sql import Span, children_of, children_sql, dialect_of
 from sharelog.timestamps import US_PER_SECOND, format_timestamp
 
 

@@ -14,11 +14,10 @@ from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
 
 from sharelog.domain import UsageQuery
+from sharelog.store.driver import Row, fetch
 
-Row = tuple[Any, ...]
 Position = tuple[int, str]
 # The columns a session's row gives its usage object, in the order the
 # builders unpack them (store.usage.SESSION_COLUMNS names the same).
@@ -51,29 +50,6 @@ _DIALECTS = {True: _Dialect(True), False: _Dialect(False)}
 
 def dialect_of(conn: Connection) -> _Dialect:
     return _DIALECTS[conn.dialect.name == "postgresql"]
-
-
-def fetch(conn: Connection, sql: str, params: Sequence[Any]) -> list[Row]:
-    """Every row of ``sql`` as plain tuples, on this connection's transaction.
-
-    A driver error is raised as SQLAlchemy's own (OperationalError and its
-    kin), as ``conn.execute`` would, so the API's handlers map it the same way.
-    """
-    if conn.dispatch.before_cursor_execute or conn.dispatch.after_cursor_execute:
-        # Something listens to the engine's statements (a test counting them,
-        # tracing): through SQLAlchemy, so that it sees these too. Same rows.
-        return list(conn.exec_driver_sql(sql, tuple(params)).all())
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(sql, params)
-        rows: list[Row] = cursor.fetchall()  # type: ignore[assignment]  # a list with both drivers
-        return rows
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(
-            sql, None, exc, conn.dialect.loaded_dbapi.Error, hide_parameters=True
-        ) from exc
-    finally:
-        cursor.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from sharelog.domain import UsageQuery
+from sharelog.store.driver import Row, fetch
 from sharelog.store.schema import accounts
-from sharelog.store.usage_sql import Row, dialect_of, fetch
+from sharelog.store.usage_sql import dialect_of
 from sharelog.timestamps import US_PER_SECOND
 
 

@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
+from sharelog.store.driver import fetch
 from sharelog.store.schema import webhook_endpoints, webhook_messages
+from sharelog.store.usage_sql import dialect_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +109,12 @@ def subscriptions(conn: Connection, account_id: int) -> list[tuple[str, tuple[st
     One probe of the primary key's leading column; an account without
     endpoints finds no row at all.
     """
+    # On the driver's cursor (store/driver.py): every events request asks.
+    m = dialect_of(conn).mark
     return [
-        (row.id, tuple(row.events.split(",")))
-        for row in conn.execute(
-            select(webhook_endpoints.c.id, webhook_endpoints.c.events).where(
-                webhook_endpoints.c.account_id == account_id
-            )
+        (endpoint_id, tuple(events.split(",")))
+        for endpoint_id, events in fetch(
+            conn, f"SELECT id, events FROM webhook_endpoints WHERE account_id = {m}", (account_id,)
         )
     ]
 
