@@ -194,7 +194,7 @@ class SessionBody(Model):
     ] = []
     agent_name: AgentName | None = None
     webcam_seconds: Annotated[
-        int, BeforeValidator(_null_as_zero), Field(strict=True, ge=0, le=MAX_WEBCAM_SECONDS)
+        int, Field(strict=True, ge=0, le=MAX_WEBCAM_SECONDS), BeforeValidator(_null_as_zero)
     ] = 0
 
     @field_validator("end")
