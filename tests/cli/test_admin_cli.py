@@ -209,3 +209,11 @@ def test_an_unknown_account_fails_clearly(url: str) -> None:
         result = runner.invoke(app, [*args, "--database-url", url])
         assert result.exit_code == 2
         assert "no account" in result.output
+
+
+def test_a_new_demo_account_gets_the_default_retention(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHARELOG_RETENTION_DAYS", "400")
+    sharelog(url, "demo", "--sessions", "5")
+    assert json.loads(sharelog(url, "accounts", "show", "demo", "--json"))["retention_days"] == 400

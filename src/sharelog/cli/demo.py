@@ -35,13 +35,19 @@ def demo_session_count(db: Database) -> int:
         )
 
 
-def fill_demo(db: Database, count: int, *, show_progress: bool = True) -> str:
-    """Create (or refill) the demo account with ``count`` sessions; return a new read key."""
+def fill_demo(
+    db: Database, count: int, *, retention_days: int | None = None, show_progress: bool = True
+) -> str:
+    """Create (or refill) the demo account with ``count`` sessions; return a new read key.
+    A new demo account gets ``retention_days``, as every new account gets the
+    deployment's default (``SHARELOG_RETENTION_DAYS``)."""
     with db.writing() as conn:
         try:
             account = account_store.find_account(conn, DEMO_ACCOUNT)
         except account_store.AccountNotFound:
-            account = account_store.create_account(conn, DEMO_ACCOUNT, now_us())
+            account = account_store.create_account(
+                conn, DEMO_ACCOUNT, now_us(), retention_days=retention_days
+            )
     ingestor = Ingestor(db, Locator())
     generated = demo_data.generate(count, end_us=now_us())
     with Progress(transient=True, disable=not show_progress) as progress:

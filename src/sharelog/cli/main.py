@@ -80,7 +80,11 @@ def serve(
         fail(str(exc))
     db = open_database(config.database_url)
     if demo:
-        key = fill_demo(db, DEMO_SESSIONS) if demo_session_count(db) == 0 else read_key(db)
+        retention = config.retention_days or None
+        if demo_session_count(db) == 0:
+            key = fill_demo(db, DEMO_SESSIONS, retention_days=retention)
+        else:
+            key = read_key(db)
         print_welcome(f"http://{config.host}:{config.port}", key)
     db.dispose()
     # Workers rebuild the settings from the environment: hand them the flags that way.
@@ -111,8 +115,9 @@ def demo_command(
     database_url: str | None = DatabaseOption,
 ) -> None:
     """Fill a `demo` account with realistic generated sessions and print a read key."""
-    db = open_database(database_url)
-    key = fill_demo(db, sessions)
+    config = settings(database_url=database_url)
+    db = open_database(config.database_url)
+    key = fill_demo(db, sessions, retention_days=config.retention_days or None)
     console.print(f"demo account filled with {sessions} sessions; read key (shown once):")
     console.print(key, highlight=False)
 
