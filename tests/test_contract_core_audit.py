@@ -885,23 +885,30 @@ def _import(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
-    steps=st.lists(
+def _steps(events: int, requests: int) -> st.SearchStrategy[list[tuple[str, Any]]]:
+    """Up to ``requests`` requests, each a batch of up to ``events`` events or an import."""
+    return st.lists(
         st.one_of(
-            st.lists(st.tuples(_ids, _event()), min_size=1, max_size=6).map(
+            st.lists(st.tuples(_ids, _event()), min_size=1, max_size=events).map(
                 lambda x: ("events", x)
             ),
             _import().map(lambda x: ("import", x)),
         ),
         min_size=1,
-        max_size=5,
+        max_size=requests,
     )
-)
+
+
+def _examples(count: int) -> Any:
+    return settings(
+        max_examples=count,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
+@_examples(40)
+@given(steps=_steps(6, 5))
 def test_imports_and_events_interleaved_give_the_session_the_contract_describes(
     client: TestClient, db: Database, steps: list[tuple[str, Any]]
 ) -> None:
@@ -1089,24 +1096,8 @@ def entries_app_client(db: Database) -> Iterator[TestClient]:
         yield c
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
-    steps=st.lists(
-        st.one_of(
-            st.lists(st.tuples(_ids, _event()), min_size=1, max_size=8).map(
-                lambda x: ("events", x)
-            ),
-            _import().map(lambda x: ("import", x)),
-        ),
-        min_size=1,
-        max_size=4,
-    ),
-    ended=st.booleans(),
-)
+@_examples(25)
+@given(steps=_steps(8, 4), ended=st.booleans())
 def test_usage_objects_written_ahead_are_the_ones_built(
     entries_app_client: TestClient, db: Database, steps: list[tuple[str, Any]], ended: bool
 ) -> None:
