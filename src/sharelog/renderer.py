@@ -38,6 +38,12 @@ RENDER_INTERVAL_SECONDS = 0.5
 # recently: rendering as sessions end cost a server ingesting events a quarter
 # of its rate (docs/sync.md), which an account that never reads should not pay.
 FOLLOWED_DAYS = 7
+# A body an account read within this while is still made, though it is not
+# rendered for on its own: a reader coming back after a pause of more than
+# FOLLOWED_DAYS would otherwise have the account's whole history made again
+# (a body dropped is made again from the first position).
+KEPT_DAYS = 35
+DAY_US = 86_400 * US_PER_SECOND
 MINUTE_US = 60_000_000
 
 
@@ -63,27 +69,29 @@ def render_pending(db: Database, stop: threading.Event | None = None) -> int:
     """
     version = code_version()
     written = 0
-    followed_since = now_us() - FOLLOWED_DAYS * 86_400 * US_PER_SECOND
+    now = now_us()
+    followed_since = now - FOLLOWED_DAYS * DAY_US
     with db.reading(primary=True) as conn:
-        behind = store.accounts_behind(conn, followed_since, version)
+        behind = store.accounts_behind(conn, followed_since, now - KEPT_DAYS * DAY_US, version)
     for seen in behind:
         rendered = seen.start(version)
+        bodies = seen.bodies(version)
         while stop is None or not stop.is_set():
             with db.reading(primary=True) as conn:
                 chunk = store.render_after(
-                    conn, seen.account_id, rendered, RENDER_CHUNK, now_us(), seen.wanted
+                    conn, seen.account_id, rendered, RENDER_CHUNK, now_us(), bodies
                 )
             if chunk.through_seq <= rendered and seen.current(version):
                 break
             # The account's write lock, as every writer of its sessions takes it
             # first: the claim and the entries' rows are then locked in one order.
             with db.writing(seen.account_id) as conn:
-                if not store.claim(conn, seen, chunk.through_seq, version):
+                if not store.claim(conn, seen, chunk.through_seq, version, bodies):
                     break
                 store.write_entries(conn, seen.account_id, version, chunk.entries)
             written += len(chunk.entries)
             rendered = chunk.through_seq
-            seen = seen.moved(rendered, version)
+            seen = seen.moved(rendered, version, bodies)
     return written
 
 
@@ -98,16 +106,19 @@ class ReadNotes:
     of an account's reads once a minute at most."""
 
     def __init__(self) -> None:
-        self._minutes: dict[tuple[int, Bodies], int] = {}
+        self._minute = 0
+        self._noted: set[tuple[int, Bodies]] = set()  # this minute's only
         self._lock = threading.Lock()
 
     def due(self, account_id: int, body: Bodies) -> bool:
         """True once a minute for each account and kind: its read is to be recorded."""
         minute = _this_minute()
         with self._lock:
-            if self._minutes.get((account_id, body)) == minute:
+            if minute != self._minute:
+                self._minute, self._noted = minute, set()
+            if (account_id, body) in self._noted:
                 return False
-            self._minutes[(account_id, body)] = minute
+            self._noted.add((account_id, body))
             return True
 
     def note_after(self, response: Response, db: Database, account_id: int, body: Bodies) -> None:

@@ -52,6 +52,9 @@ def test_a_downgrade_keeps_every_account_key_and_session(
         conn.commit()
     columns = {c["name"] for c in inspect(engine).get_columns("accounts")}
     assert gone.isdisjoint(columns)
+    # The read mark under its name at that revision (renamed, never lost).
+    read_mark = {"0008": "read_us", "0007": "feed_read_us"}.get(target)
+    assert read_mark is None or read_mark in columns
     entries = {"feed_entries", "session_entries"} & set(inspect(engine).get_table_names())
     assert entries == tables
     with engine.connect() as conn:
@@ -72,8 +75,14 @@ def test_0009_keeps_an_accounts_latest_read_both_ways(empty_url: str) -> None:  
         command.upgrade(config, "0009")
         marks = conn.execute(text("SELECT feed_read_us, usage_read_us FROM accounts")).one()
         assert tuple(marks) == (7, 7)  # an earlier read counts as both
-        conn.execute(text("UPDATE accounts SET feed_read_us = NULL, usage_read_us = 9"))
-        command.downgrade(config, "0008")
-        assert conn.execute(text("SELECT read_us FROM accounts")).scalar_one() == 9
+        # Downgraded, read_us is the later of the two marks, whichever is null.
+        for feed, usage, kept in ((None, 9, 9), (5, None, 5), (5, 9, 9), (9, 5, 9)):
+            conn.execute(
+                text("UPDATE accounts SET feed_read_us = :f, usage_read_us = :u"),
+                {"f": feed, "u": usage},
+            )
+            command.downgrade(config, "0008")
+            assert conn.execute(text("SELECT read_us FROM accounts")).scalar_one() == kept
+            command.upgrade(config, "0009")
         conn.commit()
     engine.dispose()

@@ -56,36 +56,54 @@ class Rendered:
 @dataclass(frozen=True, slots=True)
 class Progress:
     """How far an account's entries are rendered, by which code and with which
-    bodies; and the bodies the account reads now."""
+    bodies; the bodies the account reads lately (``wanted``), and those it read
+    within a longer while (``kept``: still made, so that a reader coming back
+    after a pause does not have everything made again)."""
 
     account_id: int
     rendered_seq: int
     rendered_version: str | None
     rendered_bodies: Bodies
     wanted: Bodies
+    kept: Bodies
 
     def current(self, version: str) -> bool:
-        """Rendered by ``version`` with every body the account reads now."""
+        """Rendered by ``version`` with every body the account reads lately."""
         return self.rendered_version == version and not self.wanted & ~self.rendered_bodies
 
     def start(self, version: str) -> int:
         """Where ``version`` renders from: entries of other code, or without a body
-        the account reads now, are all made again."""
+        the account reads lately, are all made again."""
         return self.rendered_seq if self.current(version) else 0
 
-    def moved(self, through_seq: int, version: str) -> Progress:
-        """The account's progress once this renderer has claimed ``through_seq``."""
-        return Progress(self.account_id, through_seq, version, self.wanted, self.wanted)
+    def bodies(self, version: str) -> Bodies:
+        """What to make from ``start``: every body kept, when starting again; else
+        those of the kept bodies that every entry up to ``rendered_seq`` has."""
+        return self.kept if not self.current(version) else self.kept & self.rendered_bodies
+
+    def moved(self, through_seq: int, version: str, bodies: Bodies) -> Progress:
+        """The account's progress once this renderer has claimed ``through_seq``,
+        having made ``bodies``."""
+        return Progress(self.account_id, through_seq, version, bodies, self.wanted, self.kept)
 
 
-def accounts_behind(conn: Connection, followed_since_us: int, version: str) -> list[Progress]:
+def _read_since(since_us: int) -> dict[Bodies, ColumnElement[bool]]:
+    return {
+        body: column.is_not(None) & (column >= since_us) for body, column in READ_COLUMNS.items()
+    }
+
+
+def _bodies(feed: object, usage: object) -> Bodies:
+    return (Bodies.FEED if feed else Bodies.NONE) | (Bodies.USAGE if usage else Bodies.NONE)
+
+
+def accounts_behind(
+    conn: Connection, followed_since_us: int, kept_since_us: int, version: str
+) -> list[Progress]:
     """Every account that read its feed or usage since ``followed_since_us`` and has
     positions not rendered yet, rendered by other code, or rendered without a
-    body it reads now."""
-    reads = {
-        body: column.is_not(None) & (column >= followed_since_us)
-        for body, column in READ_COLUMNS.items()
-    }
+    body it read since then; with the bodies it read since ``kept_since_us``."""
+    reads, kept = _read_since(followed_since_us), _read_since(kept_since_us)
     missing: ColumnElement[bool] = false()
     for body, read in reads.items():
         missing = missing | (read & (accounts.c.rendered_bodies.op("&")(int(body)) == 0))
@@ -96,6 +114,7 @@ def accounts_behind(conn: Connection, followed_since_us: int, version: str) -> l
             accounts.c.rendered_version,
             accounts.c.rendered_bodies,
             *reads.values(),
+            *kept.values(),
         ).where(
             reads[Bodies.FEED] | reads[Bodies.USAGE],
             (accounts.c.last_seq > accounts.c.rendered_seq)
@@ -107,13 +126,7 @@ def accounts_behind(conn: Connection, followed_since_us: int, version: str) -> l
     ).all()
     return [
         Progress(
-            int(r[0]),
-            int(r[1]),
-            r[2],
-            Bodies(int(r[3])),
-            Bodies.NONE
-            | (Bodies.FEED if r[4] else Bodies.NONE)
-            | (Bodies.USAGE if r[5] else Bodies.NONE),
+            int(r[0]), int(r[1]), r[2], Bodies(int(r[3])), _bodies(r[4], r[5]), _bodies(r[6], r[7])
         )
         for r in rows
     ]
@@ -148,10 +161,11 @@ def render_after(
     """
     rows = feed_rows(conn, account_id, after_seq, limit)
     if len(rows) < limit:
+        # None when the account was deleted meanwhile: its claim then fails.
         latest = conn.execute(
             select(accounts.c.last_seq).where(accounts.c.id == account_id)
-        ).scalar_one()
-        through = max(after_seq, int(latest))
+        ).scalar()
+        through = max(after_seq, int(latest or 0))
     else:
         through = int(rows[-1][0])
     ended: list[Row] = [r for r in rows if r[5] is not None]
@@ -172,10 +186,10 @@ def render_after(
     return Rendered(entries, through)
 
 
-def claim(conn: Connection, seen: Progress, through_seq: int, version: str) -> bool:
+def claim(conn: Connection, seen: Progress, through_seq: int, version: str, bodies: Bodies) -> bool:
     """Move the account's rendering from what ``seen`` read to ``through_seq`` by
-    ``version``, with the bodies it reads; False when another renderer moved it
-    first (its entries are then kept, not these)."""
+    ``version``, with ``bodies`` made; False when another renderer moved it first
+    (its entries are then kept, not these)."""
     moved = conn.execute(
         update(accounts)
         .where(
@@ -184,9 +198,7 @@ def claim(conn: Connection, seen: Progress, through_seq: int, version: str) -> b
             accounts.c.rendered_version.is_not_distinct_from(seen.rendered_version),
             accounts.c.rendered_bodies == int(seen.rendered_bodies),
         )
-        .values(
-            rendered_seq=through_seq, rendered_version=version, rendered_bodies=int(seen.wanted)
-        )
+        .values(rendered_seq=through_seq, rendered_version=version, rendered_bodies=int(bodies))
     )
     return moved.rowcount == 1
 
