@@ -19,7 +19,13 @@ from sharelog.store import session_entries as entry_store
 from sharelog.store.database import Database
 from sharelog.store.schema import accounts, sessions
 from tests.conftest import Api, Tenant, session_body
-from tests.store.test_session_entries import entries_client, events, post_events, stored
+from tests.store.test_session_entries import (
+    LATE_JOIN,
+    entries_client,
+    events,
+    post_events,
+    stored,
+)
 
 WINDOW = {"from": "2026-10-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
 # Every shape a usage answer that carries usage objects can take.
@@ -131,15 +137,7 @@ def test_a_session_changed_after_its_entry_is_shown_as_it_is_now(
     fill(api)
     answers(reading)
     assert render_pending(db) == 6
-    late = {
-        "id": "late-1",
-        "session": "s-1",
-        "type": "viewer.joined",
-        "at": 1_793_606_400 + 60 + 100,
-        "viewer": "v-late",
-        "location": {"country": "FR"},
-    }
-    post_events(api, [late])
+    post_events(api, [LATE_JOIN])
     # One session stored at an old position, the rest current: a page of both.
     now = answers(reading)
     assert now == answers(api)

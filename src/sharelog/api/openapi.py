@@ -291,6 +291,13 @@ def _error(description: str) -> dict[str, Any]:
     return {"model": ErrorBody, "description": description}
 
 
+def json_error(description: str) -> dict[str, Any]:
+    """An error answer of a route whose own answers are not JSON: ``model`` would file
+    the error body under the route's media type."""
+    schema = {"$ref": "#/components/schemas/ErrorBody"}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: _error("invalid_parameter: a parameter or body field is not acceptable"),
     401: _error("unauthorized: no key, an unknown key or a revoked key"),

@@ -11,7 +11,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from sharelog.api.auth import client_address
 from sharelog.api.errors import error_response
-from sharelog.api.openapi import ErrorBody, ServiceStatus
+from sharelog.api.openapi import ErrorBody, ServiceStatus, json_error
 from sharelog.api.responses import json_response
 from sharelog.errors import Forbidden, Unauthorized, Unavailable
 from sharelog.store import migrate
@@ -60,22 +60,15 @@ async def readyz(request: Request) -> Response:
     return json_response({"status": "ready"})
 
 
-def _json_error(description: str) -> dict[str, Any]:
-    schema = {"$ref": "#/components/schemas/ErrorBody"}
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
 @router.get(
     "/metrics",
     operation_id="metrics",
-    # JSON errors beside the text/plain answer (``model`` would file them under
-    # the route's text/plain).
     responses={
-        401: _json_error(
+        401: json_error(
             "unauthorized: SHARELOG_METRICS_TOKEN is set and the request does not carry "
             "it as a bearer token"
         ),
-        403: _json_error(
+        403: json_error(
             "forbidden: no SHARELOG_METRICS_TOKEN is set and the client is not on this host"
         ),
     },
