@@ -94,6 +94,28 @@ def test_repeated_event_ids_are_duplicates_within_and_across_requests(api: Api) 
     assert (s["agent"], s["start"]) == ("a@example.com", "2026-11-02T10:00:00Z")
 
 
+def test_a_batch_of_claimed_and_new_ids_applies_only_the_new_ones(api: Api) -> None:
+    # The id claim first tries every id at once and, when some were taken,
+    # starts again naming the ones won: nothing of the first try may remain.
+    post(api, *LIFECYCLE[:3])
+    again = [
+        ev("e1", "session.started", "2026-11-02T09:00:00Z", agent="b@example.com"),
+        *LIFECYCLE[3:],
+        ev("e2", "share.started", "2026-11-02T09:59:00Z", share_type="window", title="Again"),
+        ev("e7", "viewer.joined", "2026-11-02T10:02:00Z", viewer="v-2"),
+    ]
+    assert post(api, *again) == {"received": 6, "accepted": 4, "duplicates": 2}
+    s = only_session(api)
+    assert (s["agent"], s["start"], s["end"], s["viewers"]["count"]) == (
+        "alice@example.com",
+        "2026-11-02T10:00:00Z",
+        "2026-11-02T10:30:00Z",
+        2,
+    )
+    assert [x["title"] for x in s["shares"]] == ["Entire screen", "Pricing"]
+    assert post(api, *LIFECYCLE, *again) == {"received": 12, "accepted": 0, "duplicates": 12}
+
+
 def test_session_is_absent_until_started_and_earlier_events_then_count(api: Api) -> None:
     post(
         api,

@@ -46,6 +46,20 @@ def fetch(conn: Connection, sql: str, params: Sequence[Any]) -> list[Row]:
         cursor.close()
 
 
+def execute(conn: Connection, sql: str, params: Sequence[Any] = ()) -> None:
+    """``sql`` once, its rows (if any) not wanted."""
+    if _listened(conn):
+        conn.exec_driver_sql(sql, tuple(params))
+        return
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise _translated(conn, sql, exc) from exc
+    finally:
+        cursor.close()
+
+
 def execute_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """``sql`` once for each row of parameters (the driver's executemany)."""
     if not rows:

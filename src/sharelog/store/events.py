@@ -28,7 +28,7 @@ from sharelog.domain import EventIn, EventResult
 from sharelog.limits import MAX_SHARES, MAX_VIEWERS
 from sharelog.store import segments
 from sharelog.store.bulk import bulk_insert
-from sharelog.store.driver import fetch
+from sharelog.store.driver import execute, fetch
 from sharelog.store.event_rows import SESSION_FIELDS, VIEWER_FIELDS, write_sessions, write_viewers
 from sharelog.store.fresh import FreshSessions
 from sharelog.store.peaks import stored_peaks
@@ -53,6 +53,8 @@ def claim_event_ids(
             first.setdefault(e.id, e)
     if conn.dialect.name == "sqlite":
         claimed = _claim_sqlite(conn, account_id, first, now_us)
+        if claimed is None:
+            return list(first.values())
     else:
         # Concurrent requests may race for an id: ON CONFLICT waits for the
         # other transaction and RETURNING tells which ids this one won. One
@@ -79,20 +81,38 @@ def claim_event_ids(
 
 def _claim_sqlite(
     conn: Connection, account_id: int, first: dict[str, EventIn], now_us: int
-) -> set[str]:
-    # One statement over a JSON object {id: session}, as with PostgreSQL's
-    # arrays: 3x cheaper than a SELECT of the taken ids followed by an
-    # executemany, and json_each's key and value columns are read without the
-    # json_extract calls an array of pairs needed (2.2 to 1.4 us an event).
-    # ("WHERE true" keeps SQLite from reading ON CONFLICT as a join constraint.)
-    rows = orjson.dumps({event_id: e.session_id for event_id, e in first.items()}).decode()
-    claimed = fetch(
-        conn,
-        "INSERT INTO event_ids (account_id, id, session_id, received_us) "
-        "SELECT ?, key, value, ? FROM json_each(?) WHERE true ON CONFLICT DO NOTHING RETURNING id",
-        (account_id, now_us, rows),
-    )
+) -> set[str] | None:
+    """The ids this request claimed; None when it claimed them all (the usual case).
+
+    One statement over a JSON object {id: session}, as with PostgreSQL's
+    arrays: 3x cheaper than a SELECT of the taken ids followed by an
+    executemany, and json_each's key and value columns are read without the
+    json_extract calls an array of pairs needed (2.2 to 1.4 us an event).
+    It first runs without RETURNING, a third cheaper (0.9 against 1.4 ms for
+    1,000 ids): when it inserted as many rows as there are ids, every one was
+    new. Otherwise it is undone to the savepoint and run again with RETURNING,
+    which names the ids won. (A savepoint costs nothing measurable in WAL mode.)
+    ("WHERE true" keeps SQLite from reading ON CONFLICT as a join constraint.)
+    """
+    params = (account_id, now_us, orjson.dumps({i: e.session_id for i, e in first.items()}).decode())
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    before = driver.total_changes
+    execute(conn, "SAVEPOINT claim")
+    execute(conn, _CLAIM_SQLITE, params)
+    if driver.total_changes - before == len(first):
+        execute(conn, "RELEASE claim")
+        return None
+    execute(conn, "ROLLBACK TO claim")
+    claimed = fetch(conn, _CLAIM_SQLITE + " RETURNING id", params)
+    execute(conn, "RELEASE claim")
     return {row[0] for row in claimed}
+
+
+_CLAIM_SQLITE = (
+    "INSERT INTO event_ids (account_id, id, session_id, received_us) "
+    "SELECT ?, key, value, ? FROM json_each(?) WHERE true ON CONFLICT DO NOTHING"
+)
 
 
 _SESSION_COLUMNS = ("id", *SESSION_FIELDS)
