@@ -34,6 +34,17 @@ def test_sqlite_commits_are_durable(sqlite_db: Database) -> None:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
 
 
+def test_sqlite_binds_none_and_bools_as_it_always_did(sqlite_db: Database) -> None:
+    # store/database.py registers adapters for None and bool, to bind them
+    # sooner: NULL stays NULL, and a bool is still the integer 1 or 0.
+    with sqlite_db.writing() as conn:
+        conn.exec_driver_sql("CREATE TEMP TABLE bound (a, b, c)")
+        cursor = conn.connection.cursor()
+        cursor.executemany("INSERT INTO bound VALUES (?, ?, ?)", [(None, True, False)] * 2)
+        rows = conn.exec_driver_sql("SELECT a, typeof(a), b, typeof(b), c FROM bound").all()
+    assert [tuple(r) for r in rows] == [(None, "null", 1, "integer", 0)] * 2
+
+
 def test_postgres_commits_are_durable(postgres_url: str) -> None:
     db = Database(postgres_url)
     with db.writing() as conn:
