@@ -7,15 +7,24 @@ The baseline inserts the same event rows with the driver's executemany, in
 batches of the same size, each committed with the same durability (SQLite:
 WAL with synchronous=FULL) as the server's. The target of issue 3 is HTTP
 ingestion at 25% or more of the baseline's rate.
+
+The clients post with the standard library's ``http.client`` on a kept-alive
+connection: one client waits for each answer before it sends the next batch,
+so the client's own time per request is on the measured path, and httpx's
+took about 1.6 ms of CPU a batch against 0.55 (docs/performance.md). One more
+run with httpx (what ``sharelog.client`` uses) shows what that costs.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -105,19 +114,43 @@ def baseline_postgres(events: list[dict[str, Any]], batch: int, url: str) -> flo
     return t.seconds
 
 
-def post_all(base: str, key: str, events: list[dict[str, Any]], batch: int, clients: int) -> float:
-    """Post every batch, from ``clients`` threads at once; the seconds it took."""
+def post_all(
+    base: str,
+    key: str,
+    events: list[dict[str, Any]],
+    batch: int,
+    clients: int,
+    client: str = "http.client",
+) -> float:
+    """Post every batch, from ``clients`` threads at once (each with its own
+    connection, through ``client``: http.client or httpx); the seconds it took."""
     bodies = [orjson.dumps({"events": events[i : i + batch]}) for i in range(0, len(events), batch)]
     headers = {"Authorization": f"Basic {key}", "Content-Type": "application/json"}
-
-    def send(share: list[bytes]) -> None:
-        with httpx.Client(base_url=base, headers=headers, timeout=120) as http:
-            for body in share:
-                http.post("/ss/api/events", content=body).raise_for_status()
+    send = _send_httpx if client == "httpx" else _send_http_client
 
     with ThreadPoolExecutor(clients) as pool, Timer() as t:
-        list(pool.map(send, [bodies[i::clients] for i in range(clients)]))
+        list(pool.map(partial(send, base, headers), [bodies[i::clients] for i in range(clients)]))
     return t.seconds
+
+
+def _send_http_client(base: str, headers: dict[str, str], bodies: list[bytes]) -> None:
+    where = urlsplit(base)
+    connection = http.client.HTTPConnection(where.hostname or "", where.port)
+    try:
+        for body in bodies:
+            connection.request("POST", "/ss/api/events", body=body, headers=headers)
+            response = connection.getresponse()
+            answer = response.read()
+            if response.status != 200:
+                raise SystemExit(f"POST /ss/api/events: {response.status} {answer[:500]!r}")
+    finally:
+        connection.close()
+
+
+def _send_httpx(base: str, headers: dict[str, str], bodies: list[bytes]) -> None:
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as http:
+        for body in bodies:
+            http.post("/ss/api/events", content=body).raise_for_status()
 
 
 def run_backend(backend: str, events: list[dict[str, Any]], batch: int, repeat: int) -> None:
@@ -130,17 +163,18 @@ def run_backend(backend: str, events: list[dict[str, Any]], batch: int, repeat: 
                 return baseline_sqlite(events, batch, url.removeprefix("sqlite:///") + ".baseline")
             return baseline_postgres(events, batch, url)
 
-    def served(clients: int, workers: int) -> float:
+    def served(clients: int, workers: int, client: str = "http.client") -> float:
         with fresh_database(backend) as url:
             _, _, write_key = make_keys(url)
             with running_server(url, "--workers", str(workers)) as (base, _process):
-                return post_all(base, write_key, events, batch, clients)
+                return post_all(base, write_key, events, batch, clients, client)
 
     runs: dict[str, Callable[[], float]] = {
         "baseline": baseline,
         "1 client, 1 worker": lambda: served(1, 1),
         "2 clients, 1 worker": lambda: served(2, 1),
         "2 clients, 2 workers": lambda: served(2, 2),
+        "1 client, 1 worker, httpx": lambda: served(1, 1, "httpx"),
     }
     # Interleaved, so that a noisy minute does not fall on one figure only.
     best = {name: float("inf") for name in runs}
