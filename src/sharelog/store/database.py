@@ -116,7 +116,7 @@ def _bind_nulls_and_bools_fast() -> None:
     Without an adapter the module looks for ``__adapt__`` and ``__conform__`` on
     every None or bool it binds, two failed attribute lookups: 0.3 us a value,
     against 0.05 for an int. A viewer's row has a dozen of them, and an events
-    batch's inserts spent a third of their time on it (bench/events.py;
+    batch's statements spent a quarter of their time on it (bench/events.py;
     docs/performance.md). ``{}.get`` answers None for anything, in C. The
     registry is the module's, for the whole process: these two only make
     binding cheaper, they bind nothing differently.
