@@ -135,16 +135,28 @@ def post_all(
 
 def _send_http_client(base: str, headers: dict[str, str], bodies: list[bytes]) -> None:
     where = urlsplit(base)
-    connection = http.client.HTTPConnection(where.hostname or "", where.port)
+    connection = http.client.HTTPConnection(where.hostname or "", where.port, timeout=120)
     try:
         for body in bodies:
-            connection.request("POST", "/ss/api/events", body=body, headers=headers)
-            response = connection.getresponse()
-            answer = response.read()
-            if response.status != 200:
-                raise SystemExit(f"POST /ss/api/events: {response.status} {answer[:500]!r}")
+            try:
+                status, answer = _post(connection, body, headers)
+            except (http.client.RemoteDisconnected, ConnectionError):
+                # A kept-alive connection that the server (or a balancer) closed:
+                # events are idempotent by id, so the batch goes again, reconnected.
+                connection.close()
+                status, answer = _post(connection, body, headers)
+            if status != 200:
+                raise SystemExit(f"POST /ss/api/events: {status} {answer[:500]!r}")
     finally:
         connection.close()
+
+
+def _post(
+    connection: http.client.HTTPConnection, body: bytes, headers: dict[str, str]
+) -> tuple[int, bytes]:
+    connection.request("POST", "/ss/api/events", body=body, headers=headers)
+    response = connection.getresponse()
+    return response.status, response.read()
 
 
 def _send_httpx(base: str, headers: dict[str, str], bodies: list[bytes]) -> None:
