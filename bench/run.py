@@ -22,6 +22,7 @@ FULL = [
     ["bench.datasette", "--sessions", "150000", "--window", "70000"],
     ["bench.conditional", "--sessions", "20000", "--seconds", "5"],
     ["bench.before_after", "--events", "50000", "--sessions", "100000"],
+    ["bench.import_memory", "--gigabytes", "2"],
 ]
 QUICK = [
     ["bench.events", "--events", "20000"],
@@ -33,6 +34,7 @@ QUICK = [
     ["bench.datasette", "--sessions", "15000", "--window", "7000"],
     ["bench.conditional", "--sessions", "5000", "--seconds", "2"],
     ["bench.before_after", "--events", "5000", "--sessions", "10000", "--rounds", "1"],
+    ["bench.import_memory", "--gigabytes", "0.2"],
 ]
 
 
