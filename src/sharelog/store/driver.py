@@ -10,7 +10,8 @@ so the API's handlers map it the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection
@@ -31,19 +32,27 @@ def _translated(conn: Connection, sql: str, exc: Exception) -> Exception:
     )
 
 
-def fetch(conn: Connection, sql: str, params: Sequence[Any]) -> list[Row]:
-    """Every row of ``sql`` as plain tuples, on this connection's transaction."""
-    if _listened(conn):
-        return list(conn.exec_driver_sql(sql, tuple(params)).all())
+@contextmanager
+def _cursor(conn: Connection, sql: str) -> Iterator[Any]:
+    """The driver's cursor on this connection's transaction, closed after; a driver
+    error raised as SQLAlchemy's own."""
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(sql, params)
-        rows: list[Row] = cursor.fetchall()  # type: ignore[assignment]  # a list with both drivers
-        return rows
+        yield cursor
     except conn.dialect.loaded_dbapi.Error as exc:
         raise _translated(conn, sql, exc) from exc
     finally:
         cursor.close()
+
+
+def fetch(conn: Connection, sql: str, params: Sequence[Any]) -> list[Row]:
+    """Every row of ``sql`` as plain tuples, on this connection's transaction."""
+    if _listened(conn):
+        return list(conn.exec_driver_sql(sql, tuple(params)).all())
+    with _cursor(conn, sql) as cursor:
+        cursor.execute(sql, params)
+        rows: list[Row] = cursor.fetchall()  # a list with both drivers
+        return rows
 
 
 def execute(conn: Connection, sql: str, params: Sequence[Any] = ()) -> None:
@@ -51,13 +60,8 @@ def execute(conn: Connection, sql: str, params: Sequence[Any] = ()) -> None:
     if _listened(conn):
         conn.exec_driver_sql(sql, tuple(params))
         return
-    cursor = conn.connection.cursor()
-    try:
+    with _cursor(conn, sql) as cursor:
         cursor.execute(sql, params)
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise _translated(conn, sql, exc) from exc
-    finally:
-        cursor.close()
 
 
 def execute_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -67,10 +71,5 @@ def execute_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> N
     if _listened(conn):
         conn.exec_driver_sql(sql, [tuple(r) for r in rows])
         return
-    cursor = conn.connection.cursor()
-    try:
+    with _cursor(conn, sql) as cursor:
         cursor.executemany(sql, rows)
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise _translated(conn, sql, exc) from exc
-    finally:
-        cursor.close()
