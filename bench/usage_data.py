@@ -65,7 +65,7 @@ def load(
     with Progress(transient=True) as progress:
         task = progress.add_task(f"loading {count:,} sessions ({db.backend})", total=count)
         while chunk := list(islice(sessions, batch)):
-            with db.writing() as conn:
+            with db.writing(account_id) as conn:
                 session_store.import_sessions(conn, account_id, chunk, 0)
             progress.advance(task, len(chunk))
             loaded += len(chunk)

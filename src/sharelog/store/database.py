@@ -29,6 +29,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
 from sharelog.errors import Unavailable
+from sharelog.store import running_totals
 from sharelog.store.replicas import ReplicaChooser, commit_position, pinned, written
 
 # Seconds a client is told to wait after a 503 for a busy database.
@@ -271,7 +272,9 @@ class Database:
         read rows, merge and write them back, so they must not interleave.
         SQLite has one writer at a time anyway; on PostgreSQL they take the
         account's advisory lock (held to the commit). Accounts still write in
-        parallel, and parsing and geolocation stay outside the lock.
+        parallel, and parsing and geolocation stay outside the lock. Before the
+        commit, the account's running totals its writes made stale are settled
+        (``store/running_totals.py``).
         """
         with self._write_lock, self.engine.connect() as conn:
             conn.execution_options(sharelog_write=True)
@@ -279,6 +282,8 @@ class Database:
                 if account_id is not None and self.backend == "postgresql":
                     self._lock_account(conn, account_id)
                 yield conn
+                if account_id is not None:
+                    running_totals.settle(conn, account_id)
             # A request's answer carries where its writes ended, for the reads
             # that must see them (Sharelog-Min-Position): after the commit, so a
             # replica that has replayed this far has replayed the commit too.

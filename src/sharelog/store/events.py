@@ -94,7 +94,11 @@ def _claim_sqlite(
     which names the ids won. (A savepoint costs nothing measurable in WAL mode.)
     ("WHERE true" keeps SQLite from reading ON CONFLICT as a join constraint.)
     """
-    params = (account_id, now_us, orjson.dumps({i: e.session_id for i, e in first.items()}).decode())
+    params = (
+        account_id,
+        now_us,
+        orjson.dumps({i: e.session_id for i, e in first.items()}).decode(),
+    )
     driver = conn.connection.driver_connection
     assert driver is not None
     before = driver.total_changes

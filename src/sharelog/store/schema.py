@@ -111,9 +111,12 @@ sessions = Table(
     Column("webcam_import_s", BigInteger, nullable=False, server_default="0"),
     Column("webcam_s", BigInteger, nullable=False, server_default="0"),
     Column("webcam_open_us", BigInteger, nullable=True),
+    # The agent's running totals up to this session (store/running_totals.py).
+    Column("run_meetings", BigInteger, nullable=True),
+    Column("run_seconds", BigInteger, nullable=True),
     ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),
     Index("ix_sessions_account_start", "account_id", "start_us", "id"),
-    Index("ix_sessions_account_agent_start", "account_id", "agent", "start_us"),
+    Index("ix_sessions_account_agent_start", "account_id", "agent", "start_us", "id"),
     Index("ix_sessions_account_seq", "account_id", "seq"),
     # The sessions still going on (a few per account): whether a window holds
     # one decides whether its answer can have an ETag (sharelog.api.conditional),
@@ -125,6 +128,16 @@ sessions = Table(
         sqlite_where=text("end_us IS NULL"),
         postgresql_where=text("end_us IS NULL"),
     ),
+)
+
+# The agents whose running totals no longer hold from ``from_us`` on: noted by
+# triggers on sessions, settled before the writing transaction commits.
+totals_stale = Table(
+    "totals_stale",
+    metadata,
+    Column("account_id", Integer, primary_key=True),
+    Column("agent", Email, primary_key=True),
+    Column("from_us", BigInteger, nullable=False),
 )
 
 # An ended session's entries, as JSON: its change feed ``session`` object

@@ -1,10 +1,12 @@
-"""Usage's stats: meetings and seconds of a window, in total and per agent, by SQL
-aggregation; and the recent ones kept while the account's sessions stay the same."""
+"""Usage's stats: meetings and seconds of a window, in total and per agent, from the
+agents' running totals (or an aggregate); and the recent ones kept while the
+account's sessions stay the same."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +14,7 @@ from sqlalchemy import Connection, select
 
 from sharelog.domain import UsageQuery
 from sharelog.store.driver import Row, fetch
+from sharelog.store.running_totals import window_totals
 from sharelog.store.schema import accounts
 from sharelog.store.usage_sql import dialect_of
 from sharelog.timestamps import US_PER_SECOND
@@ -41,7 +44,48 @@ class Stats:
 
 
 def usage_stats(conn: Connection, account_id: int, query: UsageQuery) -> Stats:
-    """The window's figures, per agent in code point order, in one aggregate.
+    """The window's figures, per agent in code point order.
+
+    From the agents' running totals (``store.running_totals``), with the seconds
+    of the window's sessions still going on added to now; from the aggregate
+    over the window while an agent's totals are not settled.
+    """
+    totals = window_totals(conn, account_id, query)
+    if totals is None:
+        return aggregate_stats(conn, account_id, query)
+    per_agent = {agent: [int(n), int(seconds)] for agent, n, seconds in totals}
+    ongoing = 0
+    for agent, n, seconds in _ongoing(conn, account_id, query):
+        per_agent[agent][1] += int(seconds)
+        ongoing += int(n)
+    return _stats(((agent, n, s) for agent, (n, s) in per_agent.items()), ongoing)
+
+
+_AGENT_EXPRESSION = "(agent || '')"
+
+
+def _ongoing(conn: Connection, account_id: int, query: UsageQuery) -> list[Row]:
+    """``(agent, sessions, seconds to now)`` of the window's sessions going on
+    (``ix_sessions_account_ongoing``: the account's few such sessions)."""
+    d = dialect_of(conn)
+    m = d.mark
+    larger = "greatest" if d.postgresql else "max"
+    sql = (
+        f"SELECT agent, count(*), sum({larger}({m} - start_us, 0) / {US_PER_SECOND}) "
+        f"FROM sessions WHERE account_id = {m} AND end_us IS NULL "
+        f"AND start_us >= {m} AND start_us < {m}"
+    )
+    params: list[Any] = [query.now_us, account_id, query.from_us, query.to_us]
+    if query.agents:
+        # As an expression: SQLite would otherwise walk the agents' sessions in
+        # ix_sessions_account_agent_start, ended ones and all.
+        sql += f" AND {d.one_of(_AGENT_EXPRESSION)}"
+        params.append(d.id_list(query.agents))
+    return fetch(conn, sql + " GROUP BY agent", params)
+
+
+def aggregate_stats(conn: Connection, account_id: int, query: UsageQuery) -> Stats:
+    """``usage_stats`` by one aggregate over the window's sessions.
 
     On the driver's cursor, with each session's seconds written once
     (``greatest``/``max`` of the span and 0): the same aggregate through
@@ -65,11 +109,15 @@ def usage_stats(conn: Connection, account_id: int, query: UsageQuery) -> Stats:
         sql += f" AND {d.one_of('agent')}"
         params.append(d.id_list(query.agents))
     rows = sorted(fetch(conn, sql + " GROUP BY agent", params), key=_by_agent)
-    per_agent = {agent: Figures(int(n), int(seconds or 0)) for agent, n, seconds, _ in rows}
+    return _stats(((agent, n, s) for agent, n, s, _ in rows), sum(int(r[3]) for r in rows))
+
+
+def _stats(rows: Iterable[tuple[Any, Any, Any]], ongoing: int) -> Stats:
+    per_agent = {agent: Figures(int(n), int(seconds or 0)) for agent, n, seconds in rows}
     total = Figures(
         sum(f.meetings for f in per_agent.values()), sum(f.seconds for f in per_agent.values())
     )
-    return Stats(total=total, per_agent=per_agent, ongoing=sum(int(r[3]) for r in rows))
+    return Stats(total=total, per_agent=per_agent, ongoing=ongoing)
 
 
 def _by_agent(row: Row) -> tuple[bool, str]:
