@@ -268,3 +268,15 @@ def test_migration_0010_gives_existing_sessions_their_totals_and_takes_them_back
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM sessions")).scalar_one() == 4
     engine.dispose()
+
+
+def test_a_later_end_of_an_ended_session_replaces_its_seconds(sqlite_db: Database) -> None:
+    """Events keep a session's latest end: the totals take the new length, not both."""
+    account_id = make_tenant(sqlite_db, "ends").account_id
+    query = UsageQuery(STARTS[0], STARTS[-1] + S, (), NOW)
+    for end_after in (None, 12 * S, 30 * S):
+        with sqlite_db.writing(account_id) as conn:
+            apply(conn, account_id, Put("A1", AGENTS[0], STARTS[0], 5 * S))
+            apply(conn, account_id, Put("B", AGENTS[0], STARTS[1], end_after))
+    with sqlite_db.reading() as conn:
+        assert window_totals(conn, account_id, query) == [(AGENTS[0], 2, 35)]
