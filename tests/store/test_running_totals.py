@@ -280,3 +280,20 @@ def test_a_later_end_of_an_ended_session_replaces_its_seconds(sqlite_db: Databas
             apply(conn, account_id, Put("B", AGENTS[0], STARTS[1], end_after))
     with sqlite_db.reading() as conn:
         assert window_totals(conn, account_id, query) == [(AGENTS[0], 2, 35)]
+
+
+def test_totals_missing_from_a_row_send_the_stats_to_the_aggregate(sqlite_db: Database) -> None:
+    """Rows whose totals were cleared behind the triggers' back (a hand edit, a
+    restore of old rows) still give the stats the contract defines."""
+    account_id = make_tenant(sqlite_db, "cleared").account_id
+    query = UsageQuery(STARTS[0], STARTS[-1] + S, (), NOW)
+    with sqlite_db.writing(account_id) as conn:
+        apply(conn, account_id, Put("A1", AGENTS[0], STARTS[0], 5 * S))
+        apply(conn, account_id, Put("B", AGENTS[0], STARTS[1], None))
+    with sqlite_db.engine.begin() as conn:
+        conn.execute(update(sessions).values(run_meetings=None, run_seconds=None))
+    with sqlite_db.reading() as conn:
+        assert window_totals(conn, account_id, query) == [(AGENTS[0], None, None)]
+        stats = usage_stats(conn, account_id, query)
+        assert stats.as_json() == counted(conn, account_id, query)
+        assert stats.ongoing == 1

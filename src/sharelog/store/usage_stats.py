@@ -51,7 +51,8 @@ def usage_stats(conn: Connection, account_id: int, query: UsageQuery) -> Stats:
     over the window while an agent's totals are not settled.
     """
     totals = window_totals(conn, account_id, query)
-    if totals is None:
+    # Totals missing (rows written around the triggers, say): the aggregate.
+    if totals is None or any(n is None or seconds is None for _, n, seconds in totals):
         return aggregate_stats(conn, account_id, query)
     per_agent = {agent: [int(n), int(seconds)] for agent, n, seconds in totals}
     ongoing = 0
