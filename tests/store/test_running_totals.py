@@ -10,13 +10,14 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, delete, insert, inspect, select, text, update
 
 from sharelog.domain import UsageQuery
-from sharelog.store import migrate
+from sharelog.store import migrate, running_totals
 from sharelog.store.database import Database, make_engine
 from sharelog.store.running_totals import window_totals
 from sharelog.store.schema import sessions, totals_stale
@@ -36,6 +37,12 @@ NAMES = itertools.count()
 
 starts = st.sampled_from(STARTS)
 ends = st.none() | st.integers(-2 * S, 400 * S).map(lambda d: d + 250_000)
+
+
+@pytest.fixture(autouse=True)
+def totals_for_any_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These windows hold a few sessions: the totals answer them all the same."""
+    monkeypatch.setattr(running_totals, "SMALL_WINDOW", 0)
 
 
 @dataclass(frozen=True)
@@ -297,3 +304,23 @@ def test_totals_missing_from_a_row_send_the_stats_to_the_aggregate(sqlite_db: Da
         stats = usage_stats(conn, account_id, query)
         assert stats.as_json() == counted(conn, account_id, query)
         assert stats.ongoing == 1
+
+
+def test_a_small_window_or_an_account_of_many_agents_is_aggregated(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account_id = make_tenant(sqlite_db, "few").account_id
+    query = UsageQuery(STARTS[0], STARTS[-1] + S, (), NOW)
+    with sqlite_db.writing(account_id) as conn:
+        apply(conn, account_id, Put("A1", AGENTS[0], STARTS[0], 5 * S))
+        apply(conn, account_id, Put("B", AGENTS[1], STARTS[1], 7 * S))
+    with sqlite_db.reading() as conn:
+        assert window_totals(conn, account_id, query) == [(AGENTS[0], 1, 5), (AGENTS[1], 1, 7)]
+        monkeypatch.setattr(running_totals, "MAX_AGENTS", 1)
+        assert window_totals(conn, account_id, query) is None
+        filtered = UsageQuery(STARTS[0], STARTS[-1] + S, (AGENTS[1],), NOW)
+        assert window_totals(conn, account_id, filtered) == [(AGENTS[1], 1, 7)]
+        monkeypatch.setattr(running_totals, "MAX_AGENTS", 2)
+        monkeypatch.setattr(running_totals, "SMALL_WINDOW", 3)  # more than the window holds
+        assert window_totals(conn, account_id, query) is None
+        assert usage_stats(conn, account_id, query).as_json() == counted(conn, account_id, query)

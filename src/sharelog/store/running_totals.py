@@ -30,8 +30,6 @@ nothing is noted, and the stats stay the aggregate.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from sqlalchemy import Connection
 
@@ -84,52 +82,74 @@ def settle(conn: Connection, account_id: int) -> None:
     execute(conn, "DELETE FROM totals_stale WHERE account_id = ?", [account_id])
 
 
+# Below this many sessions in a window, the aggregate over them costs no more
+# than the totals of a few hundred agents (7,671 sessions: 3.8-4.0 ms against
+# 2.9-3.3 for 500 agents), and far less for an account of many agents.
+SMALL_WINDOW = 5_000
+# The totals cost two seeks an agent of the account, whether or not it has a
+# session in the window: past this many agents, the aggregate.
+MAX_AGENTS = 2_000
+
+
 def window_totals(conn: Connection, account_id: int, query: UsageQuery) -> list[Row] | None:
     """``(agent, meetings, ended seconds)`` of each agent with a session in the
-    window, in code point order; None on PostgreSQL, or when an agent's totals
-    are not settled.
+    window, in code point order; None when the aggregate is the way: on
+    PostgreSQL, when an agent's totals are not settled, for a window of fewer
+    than ``SMALL_WINDOW`` sessions, or an account of more than ``MAX_AGENTS``.
 
     Two index seeks an agent (``ix_sessions_account_agent_start``): its last
-    session before ``to`` and its first from ``from``, then each by its key.
-    The agents are the filter's, or the account's, found by a loose index scan
-    (one seek each).
+    session before ``to`` and its first from ``from``, then each row by its
+    rowid (scalar subqueries: joined, SQLite first built a Bloom filter over
+    every session of the account, 9.3-13.3 ms with 100,000 sessions held
+    against 2.2-2.7 with 10,000, for the same window). The agents are the
+    filter's, or the account's, found by a loose index scan (one seek each).
     """
     if conn.dialect.name != "sqlite":
         return None
-    if fetch(conn, "SELECT 1 FROM totals_stale WHERE account_id = ? LIMIT 1", [account_id]):
+    probe = fetch(
+        conn,
+        "SELECT (SELECT count(*) FROM (SELECT 1 FROM sessions "
+        "WHERE account_id = ? AND start_us >= ? AND start_us < ? LIMIT ?)), "
+        "EXISTS (SELECT 1 FROM totals_stale WHERE account_id = ?)",
+        [account_id, query.from_us, query.to_us, SMALL_WINDOW, account_id],
+    )
+    held, stale = probe[0]
+    if held < SMALL_WINDOW or stale:
         return None
-    agents: list[Any]
-    if query.agents:
-        driver = "a(agent) AS (SELECT value FROM json_each(?))"
-        agents = [orjson.dumps(list(query.agents)).decode()]
-    else:
-        driver = (
-            "a(agent) AS (SELECT min(agent) FROM sessions WHERE account_id = ? "
+    agents = list(query.agents) or [
+        row[0]
+        for row in fetch(
+            conn,
+            "WITH RECURSIVE a(agent) AS (SELECT min(agent) FROM sessions WHERE account_id = ? "
             "UNION ALL SELECT (SELECT min(s.agent) FROM sessions s "
-            "WHERE s.account_id = ? AND s.agent > a.agent) FROM a WHERE a.agent IS NOT NULL)"
+            "WHERE s.account_id = ? AND s.agent > a.agent) FROM a WHERE a.agent IS NOT NULL "
+            "LIMIT ?) SELECT agent FROM a WHERE agent IS NOT NULL",
+            [account_id, account_id, MAX_AGENTS + 2],
         )
-        agents = [account_id, account_id]
+    ]
+    if len(agents) > MAX_AGENTS:
+        return None
     return fetch(
         conn,
-        f"WITH RECURSIVE {driver}, b AS (SELECT a.agent, "
-        "(SELECT x.id FROM sessions x WHERE x.account_id = ? AND x.agent = a.agent "
+        "WITH b AS MATERIALIZED (SELECT a.value AS agent, "
+        "(SELECT x.rowid FROM sessions x WHERE x.account_id = ? AND x.agent = a.value "
         "AND x.start_us < ? ORDER BY x.start_us DESC, x.id DESC LIMIT 1) AS hi, "
-        "(SELECT x.id FROM sessions x WHERE x.account_id = ? AND x.agent = a.agent "
+        "(SELECT x.rowid FROM sessions x WHERE x.account_id = ? AND x.agent = a.value "
         "AND x.start_us >= ? ORDER BY x.start_us, x.id LIMIT 1) AS lo "
-        "FROM a WHERE a.agent IS NOT NULL) "
-        "SELECT b.agent, h.run_meetings - l.run_meetings + 1, "
-        f"h.run_seconds - l.run_seconds + {_own_seconds('l')} "
-        "FROM b JOIN sessions l ON l.account_id = ? AND l.id = b.lo "
-        "JOIN sessions h ON h.account_id = ? AND h.id = b.hi "
-        "WHERE l.start_us < ? ORDER BY b.agent",
+        "FROM json_each(?) AS a) "
+        "SELECT b.agent, "
+        "(SELECT h.run_meetings FROM sessions h WHERE h.rowid = b.hi) "
+        "- (SELECT l.run_meetings - 1 FROM sessions l WHERE l.rowid = b.lo), "
+        "(SELECT h.run_seconds FROM sessions h WHERE h.rowid = b.hi) "
+        f"- (SELECT l.run_seconds - {_own_seconds('l')} FROM sessions l WHERE l.rowid = b.lo) "
+        "FROM b WHERE (SELECT l.start_us FROM sessions l WHERE l.rowid = b.lo) < ? "
+        "ORDER BY b.agent",
         [
-            *agents,
             account_id,
             query.to_us,
             account_id,
             query.from_us,
-            account_id,
-            account_id,
+            orjson.dumps(agents).decode(),
             query.to_us,
         ],
     )
