@@ -43,6 +43,7 @@ ends = st.none() | st.integers(-2 * S, 400 * S).map(lambda d: d + 250_000)
 def totals_for_any_window(monkeypatch: pytest.MonkeyPatch) -> None:
     """These windows hold a few sessions: the totals answer them all the same."""
     monkeypatch.setattr(running_totals, "SMALL_WINDOW", 0)
+    monkeypatch.setattr(running_totals, "SESSIONS_PER_AGENT", 0)
 
 
 @dataclass(frozen=True)
@@ -321,6 +322,12 @@ def test_a_small_window_or_an_account_of_many_agents_is_aggregated(
         filtered = UsageQuery(STARTS[0], STARTS[-1] + S, (AGENTS[1],), NOW)
         assert window_totals(conn, account_id, filtered) == [(AGENTS[1], 1, 7)]
         monkeypatch.setattr(running_totals, "MAX_AGENTS", 2)
+        # Two sessions of two agents: fewer than two an agent.
+        monkeypatch.setattr(running_totals, "SESSIONS_PER_AGENT", 2)
+        assert window_totals(conn, account_id, query) is None
+        assert window_totals(conn, account_id, filtered) == [(AGENTS[1], 1, 7)]
+        monkeypatch.setattr(running_totals, "SESSIONS_PER_AGENT", 1)
+        assert window_totals(conn, account_id, query) is not None
         monkeypatch.setattr(running_totals, "SMALL_WINDOW", 3)  # more than the window holds
         assert window_totals(conn, account_id, query) is None
         assert usage_stats(conn, account_id, query).as_json() == counted(conn, account_id, query)
