@@ -22,7 +22,7 @@ agent left unsettled (a write made otherwise) sends usage's stats back to the
 aggregate over the window; never wrong, only slower.
 
 Over a 70,000-session window of 500 agents (bench/datasette.py's file) the
-aggregate took 36-50 ms on SQLite, the totals 3.2-3.9 ms. Small windows and
+aggregate took 36-50 ms on SQLite, the totals 3.2-4.8 ms. Small windows and
 accounts of very many agents keep the aggregate (``SMALL_WINDOW``,
 ``MAX_AGENTS``).
 
