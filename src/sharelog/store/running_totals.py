@@ -96,6 +96,14 @@ MAX_AGENTS = 2_000
 SESSIONS_PER_AGENT = 11
 
 
+# The window's sessions, counted up to a bound (``ix_sessions_account_start``,
+# about 0.04 us a session): whether the totals are worth their seeks.
+_HELD = (
+    "SELECT count(*) FROM (SELECT 1 FROM sessions "
+    "WHERE account_id = ? AND start_us >= ? AND start_us < ? LIMIT ?)"
+)
+
+
 def window_totals(conn: Connection, account_id: int, query: UsageQuery) -> list[Row] | None:
     """``(agent, meetings, ended seconds)`` of each agent with a session in the
     window, in code point order; None when the aggregate is the way: on
@@ -112,9 +120,12 @@ def window_totals(conn: Connection, account_id: int, query: UsageQuery) -> list[
     """
     if conn.dialect.name != "sqlite":
         return None
-    if fetch(conn, "SELECT 1 FROM totals_stale WHERE account_id = ? LIMIT 1", [account_id]):
-        return None
-    if _held(conn, account_id, query, SMALL_WINDOW) < SMALL_WINDOW:
+    [(held, stale)] = fetch(
+        conn,
+        f"SELECT ({_HELD}), EXISTS (SELECT 1 FROM totals_stale WHERE account_id = ?)",
+        [account_id, query.from_us, query.to_us, SMALL_WINDOW, account_id],
+    )
+    if stale or held < SMALL_WINDOW:
         return None
     agents = list(query.agents) or [
         row[0]
@@ -130,8 +141,10 @@ def window_totals(conn: Connection, account_id: int, query: UsageQuery) -> list[
     if len(agents) > MAX_AGENTS:
         return None
     worth = SESSIONS_PER_AGENT * len(agents)
-    if not query.agents and worth > SMALL_WINDOW and _held(conn, account_id, query, worth) < worth:
-        return None
+    if not query.agents and worth > SMALL_WINDOW:
+        [(held,)] = fetch(conn, _HELD, [account_id, query.from_us, query.to_us, worth])
+        if held < worth:
+            return None
     return fetch(
         conn,
         "WITH b AS MATERIALIZED (SELECT a.value AS agent, "
@@ -156,15 +169,3 @@ def window_totals(conn: Connection, account_id: int, query: UsageQuery) -> list[
             query.to_us,
         ],
     )
-
-
-def _held(conn: Connection, account_id: int, query: UsageQuery, up_to: int) -> int:
-    """The window's sessions, counted up to ``up_to`` (``ix_sessions_account_start``,
-    about 0.04 us a session)."""
-    rows = fetch(
-        conn,
-        "SELECT count(*) FROM (SELECT 1 FROM sessions "
-        "WHERE account_id = ? AND start_us >= ? AND start_us < ? LIMIT ?)",
-        [account_id, query.from_us, query.to_us, up_to],
-    )
-    return int(rows[0][0])

@@ -56,37 +56,22 @@ def usage_stats(conn: Connection, account_id: int, query: UsageQuery) -> Stats:
         return aggregate_stats(conn, account_id, query)
     per_agent = {agent: [int(n), int(seconds)] for agent, n, seconds in totals}
     ongoing = 0
-    for agent, n, seconds in _ongoing(conn, account_id, query):
+    for agent, n, seconds, _ in _sums(conn, account_id, query, going_on=True):
         per_agent[agent][1] += int(seconds)
         ongoing += int(n)
     return _stats(((agent, n, s) for agent, (n, s) in per_agent.items()), ongoing)
 
 
-_AGENT_EXPRESSION = "(agent || '')"
-
-
-def _ongoing(conn: Connection, account_id: int, query: UsageQuery) -> list[Row]:
-    """``(agent, sessions, seconds to now)`` of the window's sessions going on
-    (``ix_sessions_account_ongoing``: the account's few such sessions)."""
-    d = dialect_of(conn)
-    m = d.mark
-    larger = "greatest" if d.postgresql else "max"
-    sql = (
-        f"SELECT agent, count(*), sum({larger}({m} - start_us, 0) / {US_PER_SECOND}) "
-        f"FROM sessions WHERE account_id = {m} AND end_us IS NULL "
-        f"AND start_us >= {m} AND start_us < {m}"
-    )
-    params: list[Any] = [query.now_us, account_id, query.from_us, query.to_us]
-    if query.agents:
-        # As an expression: SQLite would otherwise walk the agents' sessions in
-        # ix_sessions_account_agent_start, ended ones and all.
-        sql += f" AND {d.one_of(_AGENT_EXPRESSION)}"
-        params.append(d.id_list(query.agents))
-    return fetch(conn, sql + " GROUP BY agent", params)
-
-
 def aggregate_stats(conn: Connection, account_id: int, query: UsageQuery) -> Stats:
-    """``usage_stats`` by one aggregate over the window's sessions.
+    """``usage_stats`` by one aggregate over the window's sessions."""
+    rows = sorted(_sums(conn, account_id, query, going_on=False), key=_by_agent)
+    return _stats(((agent, n, s) for agent, n, s, _ in rows), sum(int(r[3]) for r in rows))
+
+
+def _sums(conn: Connection, account_id: int, query: UsageQuery, *, going_on: bool) -> list[Row]:
+    """``(agent, sessions, seconds, sessions going on)`` of the window's sessions,
+    or of those still going on only (``ix_sessions_account_ongoing``: the
+    account's few such sessions).
 
     On the driver's cursor, with each session's seconds written once
     (``greatest``/``max`` of the span and 0): the same aggregate through
@@ -106,11 +91,17 @@ def aggregate_stats(conn: Connection, account_id: int, query: UsageQuery) -> Sta
         f"WHERE account_id = {m} AND start_us >= {m} AND start_us < {m}"
     )
     params: list[Any] = [query.now_us, account_id, query.from_us, query.to_us]
+    if going_on:
+        sql += " AND end_us IS NULL"
     if query.agents:
-        sql += f" AND {d.one_of('agent')}"
+        # Going on, as an expression: SQLite would otherwise walk the agents'
+        # sessions in ix_sessions_account_agent_start, ended ones and all.
+        sql += f" AND {d.one_of(_AGENT_EXPRESSION if going_on else 'agent')}"
         params.append(d.id_list(query.agents))
-    rows = sorted(fetch(conn, sql + " GROUP BY agent", params), key=_by_agent)
-    return _stats(((agent, n, s) for agent, n, s, _ in rows), sum(int(r[3]) for r in rows))
+    return fetch(conn, sql + " GROUP BY agent", params)
+
+
+_AGENT_EXPRESSION = "(agent || '')"
 
 
 def _stats(rows: Iterable[tuple[Any, Any, Any]], ongoing: int) -> Stats:
