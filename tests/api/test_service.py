@@ -144,6 +144,14 @@ def test_openapi_usage_schema_names_the_contract_fields(document: dict[str, Any]
     assert {"agent_name", "webcam_seconds"} <= set(session["properties"])
     parameters = {p["name"] for p in document["paths"]["/ss/api/usage"]["get"]["parameters"]}
     assert {"from", "to", "agent", "limit", "cursor", "include", "format"} <= parameters
+    # The window's parameters are documented by hand (api/openapi.py), not from
+    # the routes' signatures: each route that takes them says so.
+    for path in ("/ss/api/usage_new", "/ss/api/usage/clients", "/ss/api/usage/daily"):
+        described = document["paths"][path]["get"]["parameters"]
+        assert {"from", "to", "agent"} <= {p["name"] for p in described}
+        agent = next(p for p in described if p["name"] == "agent")
+        assert agent["in"] == "query" and agent["required"] is False
+        assert {"items": {"type": "string"}, "type": "array"} in agent["schema"]["anyOf"]
 
 
 def test_openapi_documents_the_error_shape_and_the_request_bodies(document: dict[str, Any]) -> None:

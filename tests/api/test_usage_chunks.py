@@ -7,6 +7,8 @@ is not. A page is read whole, in one snapshot.
 
 from __future__ import annotations
 
+import pytest
+
 from sharelog.domain import UsageQuery
 from sharelog.store import usage as usage_store
 from sharelog.store.database import Database
@@ -63,3 +65,37 @@ def test_a_page_is_its_first_sessions_and_ends_where_more_follow(api: Api, db: D
         # A page that holds exactly what is left is the last page too.
         _, end = usage_store.read_page(conn, account, _query(), None, 4)
         assert end is None
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/ss/api/usage", {}),
+        ("/ss/api/usage", {"format": "ndjson"}),
+        ("/ss/api/usage", {"format": "csv"}),
+        ("/ss/api/usage_new", {}),
+    ],
+)
+def test_a_window_of_less_than_a_chunk_goes_out_whole_and_the_same(
+    api: Api, monkeypatch: pytest.MonkeyPatch, path: str, params: dict[str, str]
+) -> None:
+    api.import_sessions(
+        *(session_body(f"s-{m:02d}", start=_at(m), end=_at(m + 5)) for m in (10, 20, 30, 40, 50))
+    )
+    window = {"from": "2026-11-01T00:00:00Z", "to": "2026-11-03T00:00:00Z", **params}
+    whole = api.get(path, params=window)
+    assert whole.status_code == 200
+    assert whole.headers["content-length"] == str(len(whole.content))
+    for chunk in (2, 5):
+        # A chunk of 5 holds the whole window, but only a sixth read would tell:
+        # the body streams, one piece a chunk.
+        monkeypatch.setattr(usage_store, "SESSION_CHUNK", chunk)
+        monkeypatch.setattr(
+            usage_store.session_chunks,
+            "__kwdefaults__",
+            {**usage_store.session_chunks.__kwdefaults__, "chunk_size": chunk},
+        )
+        streamed = api.get(path, params=window)
+        assert streamed.status_code == 200
+        assert "content-length" not in streamed.headers
+        assert streamed.content == whole.content

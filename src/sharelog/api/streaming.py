@@ -88,6 +88,12 @@ class UsageStream:
         ):
             self._rest = self._stream_chunks()
             self._first = next(self._rest, None)
+            if self._first is None or len(self._first) < usage_store.SESSION_CHUNK:
+                # The window held less than a chunk: read whole already, it goes
+                # out in one piece, not one thread hop a piece (an empty window's
+                # document took 5.5 ms over HTTP streamed, 3.6 whole).
+                self._page = [chunk for chunk in (self._first, *self._rest) if chunk]
+                self._first = self._rest = None
 
     def _prepare(self, conn: Connection, cache: StatsCache | None) -> None:
         req, q = self.request, self.request.query
@@ -155,8 +161,9 @@ class UsageStream:
         return produce()
 
     def whole_body(self) -> bytes | None:
-        """The whole body when it is read already: a page, or a document without
-        sessions (stats only, a few hundred bytes); else None: the body streams.
+        """The whole body when it is read already: a page, a window of less than a
+        chunk, or a document without sessions (stats only, a few hundred bytes);
+        else None: the body streams.
 
         Streamed, each piece is a trip to the thread pool: a stats-only answer
         in four pieces took more of its time in them than in its query."""

@@ -6,14 +6,14 @@ from datetime import date, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from sharelog.api.auth import reader
 from sharelog.api.conditional import WindowAnswer, precondition
-from sharelog.api.openapi import CONDITIONAL_GET, ERRORS
+from sharelog.api.openapi import AGENT, ERRORS, FROM, TO, documented, query_parameter
 from sharelog.api.params import email_param, single, timestamp_param
 from sharelog.api.responses import json_response
 from sharelog.api.usage_request import usage_window
@@ -23,6 +23,7 @@ from sharelog.store.daily import daily_totals, local_date
 from sharelog.timestamps import now_us
 
 router = APIRouter(tags=["usage"])
+_TZ = "IANA time zone the days are cut in; default UTC."
 # A window's answer has a line per day: a century of days is about 1.8 MB.
 MAX_DAYS = 36_525
 DAY_US = 86_400 * 1_000_000
@@ -78,7 +79,7 @@ def local_days(from_us: int, to_us: int, zone: ZoneInfo) -> list[date]:
 @router.get(
     "/ss/api/usage/daily",
     operation_id="getDailyUsage",
-    openapi_extra=CONDITIONAL_GET,
+    openapi_extra=documented([FROM, TO, query_parameter("tz", _TZ), AGENT], conditional=True),
     summary="Meetings and seconds per day",
     response_model=DailyUsage,
     responses=ERRORS,
@@ -86,10 +87,6 @@ def local_days(from_us: int, to_us: int, zone: ZoneInfo) -> list[date]:
 async def get_daily_usage(
     request: Request,
     principal: Principal = Depends(reader),
-    from_: str | None = Query(None, alias="from", description="Window start (inclusive)."),
-    to: str | None = Query(None, description="Window end (exclusive); default now."),
-    tz: str | None = Query(None, description="IANA time zone the days are cut in; default UTC."),
-    agent: list[str] | None = Query(None, description="Only these agents (repeatable)."),
 ) -> Response:
     """Meetings and seconds per local day of the window ``from <= start < to``.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, QueryParams
 from starlette.responses import Response
@@ -14,14 +14,18 @@ from sharelog.api.auth import reader
 from sharelog.api.body import read_json
 from sharelog.api.conditional import WindowAnswer, precondition, usage_answer
 from sharelog.api.openapi import (
-    CONDITIONAL_GET,
+    AGENT,
     ERRORS,
+    FROM,
+    TO,
+    USAGE_PARAMETERS,
     ClientSummary,
     UsageDocument,
     UsageNewDocument,
+    documented,
 )
 from sharelog.api.responses import json_response
-from sharelog.api.streaming import UsageStream, open_usage_stream, usage_response
+from sharelog.api.streaming import open_usage_stream, usage_response
 from sharelog.api.usage_request import UsageRequest, parse_usage_request
 from sharelog.code_version import code_version
 from sharelog.domain import Principal
@@ -36,7 +40,7 @@ router = APIRouter(tags=["usage"])
 @router.get(
     "/ss/api/usage",
     operation_id="getUsage",
-    openapi_extra=CONDITIONAL_GET,
+    openapi_extra=documented(USAGE_PARAMETERS, conditional=True),
     summary="Retrieve usage history",
     response_model=UsageDocument,
     responses={
@@ -52,13 +56,6 @@ router = APIRouter(tags=["usage"])
 async def get_usage(
     request: Request,
     principal: Principal = Depends(reader),
-    from_: str | None = Query(None, alias="from", description="Window start (inclusive)."),
-    to: str | None = Query(None, description="Window end (exclusive); default now."),
-    agent: list[str] | None = Query(None, description="Only these agents (repeatable)."),
-    limit: str | None = Query(None, description="Page size, 1 to 10000."),
-    cursor: str | None = Query(None, description="next_cursor of the previous page."),
-    include: str | None = Query(None, description="Comma list of stats, sessions."),
-    format: str | None = Query(None, description="json (default), ndjson or csv."),
 ) -> Response:
     """Summary statistics and the session list of a half-open window ``from <= start < to``."""
     usage = await _window_body(request)
@@ -105,7 +102,7 @@ def _window_only(request: Request, window: dict[str, Any] | None, account_id: in
 @router.get(
     "/ss/api/usage_new",
     operation_id="getUsageNew",
-    openapi_extra=CONDITIONAL_GET,
+    openapi_extra=documented([FROM, TO, AGENT], conditional=True),
     summary="Usage history in CrankWheel's newer shape",
     response_model=UsageNewDocument,
     responses=ERRORS,
@@ -113,9 +110,6 @@ def _window_only(request: Request, window: dict[str, Any] | None, account_id: in
 async def get_usage_new(
     request: Request,
     principal: Principal = Depends(reader),
-    from_: str | None = Query(None, alias="from", description="Window start (inclusive)."),
-    to: str | None = Query(None, description="Window end (exclusive); default now."),
-    agent: list[str] | None = Query(None, description="Only these agents (repeatable)."),
 ) -> Response:
     """Every session of the window (as ``/ss/api/usage``: same window, defaults and
     agent filter), streamed, with peak viewers, webcam seconds and located viewers."""
@@ -129,15 +123,16 @@ async def get_usage_new(
     if pre.not_modified is not None:
         return pre.not_modified
     signer = request.app.state.signer
-    stream = await run_in_threadpool(
-        UsageStream, request.app.state.db, principal.account_id, parsed, signer
+    stream, body = await run_in_threadpool(
+        open_usage_stream, request.app.state.db, principal.account_id, parsed, signer
     )
-    return pre.stamp(usage_response(stream, request.url.path, request.query_params))
+    return pre.stamp(usage_response(stream, request.url.path, request.query_params, body))
 
 
 @router.get(
     "/ss/api/usage/clients",
     operation_id="getUsageClients",
+    openapi_extra=documented([FROM, TO, AGENT], conditional=False),
     summary="Viewers' browsers, systems and devices, and the highest peak, over a window",
     response_model=ClientSummary,
     responses=ERRORS,
@@ -145,9 +140,6 @@ async def get_usage_new(
 async def get_usage_clients(
     request: Request,
     principal: Principal = Depends(reader),
-    from_: str | None = Query(None, alias="from", description="Window start (inclusive)."),
-    to: str | None = Query(None, description="Window end (exclusive); default now."),
-    agent: list[str] | None = Query(None, description="Only these agents (repeatable)."),
 ) -> Response:
     """What the dashboard's overview shows beside usage's stats (not in the contract)."""
     query = _window_only(request, await _window_body(request), principal.account_id).query
