@@ -10,12 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from sharelog.domain import UsageQuery
 from sharelog.store.driver import Row, fetch
 from sharelog.store.running_totals import window_totals
-from sharelog.store.schema import accounts
 from sharelog.store.usage_sql import dialect_of
 from sharelog.timestamps import US_PER_SECOND
 
@@ -141,18 +140,28 @@ class StatsCache:
 
     def stats(self, conn: Connection, account_id: int, query: UsageQuery) -> Stats:
         """``usage_stats`` of the window, as of ``conn``'s snapshot."""
-        version = conn.execute(
-            select(accounts.c.last_seq).where(accounts.c.id == account_id)
-        ).scalar_one()
-        key = (account_id, query.from_us, query.to_us, query.agents)
+        version, found = self.lookup(conn, account_id, query)
+        return found if found is not None else self.compute(conn, account_id, query, version)
+
+    def lookup(
+        self, conn: Connection, account_id: int, query: UsageQuery
+    ) -> tuple[int, Stats | None]:
+        """The account's position in ``conn``'s snapshot, and the window's stats
+        if they are kept for it."""
+        version, key = position(conn, account_id), _key(account_id, query)
         with self._lock:
             found = self._entries.get(key)
             if found is not None and found[0] == version:
                 self._entries.move_to_end(key)
-                return found[1]
+                return version, found[1]
+        return version, None
+
+    def compute(self, conn: Connection, account_id: int, query: UsageQuery, version: int) -> Stats:
+        """``usage_stats`` in ``conn``'s snapshot, which shows the account at ``version``;
+        kept for later."""
         stats = usage_stats(conn, account_id, query)
         if stats.ongoing == 0 and len(stats.per_agent) <= self._max_agents:
-            self._keep(key, version, stats)
+            self._keep(_key(account_id, query), version, stats)
         return stats
 
     def _keep(self, key: tuple[Any, ...], version: int, stats: Stats) -> None:
@@ -165,3 +174,14 @@ class StatsCache:
             while self._held > self._max_agents:
                 _, (_, evicted) = self._entries.popitem(last=False)
                 self._held -= len(evicted.per_agent)
+
+
+def _key(account_id: int, query: UsageQuery) -> tuple[Any, ...]:
+    return (account_id, query.from_us, query.to_us, query.agents)
+
+
+def position(conn: Connection, account_id: int) -> int:
+    """The account's change-feed position (``accounts.last_seq``) in ``conn``'s snapshot."""
+    mark = dialect_of(conn).mark
+    [(last_seq,)] = fetch(conn, f"SELECT last_seq FROM accounts WHERE id = {mark}", [account_id])
+    return int(last_seq)
