@@ -19,6 +19,7 @@ from sqlalchemy import Connection, delete, insert, inspect, select, text, update
 from sharelog.domain import UsageQuery
 from sharelog.store import migrate, running_totals
 from sharelog.store.database import Database, make_engine
+from sharelog.store.driver import fetch
 from sharelog.store.running_totals import window_totals
 from sharelog.store.schema import sessions, totals_stale
 from sharelog.store.usage_stats import usage_stats
@@ -331,3 +332,35 @@ def test_a_small_window_or_an_account_of_many_agents_is_aggregated(
         monkeypatch.setattr(running_totals, "SMALL_WINDOW", 3)  # more than the window holds
         assert window_totals(conn, account_id, query) is None
         assert usage_stats(conn, account_id, query).as_json() == counted(conn, account_id, query)
+
+
+def test_the_totals_read_each_agents_two_rows_by_rowid_and_nothing_else(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan that makes the totals cheap: the two seeks an agent, then the two
+    rows by rowid; no Bloom filter and no scan over the account's sessions (what
+    a plain join planned)."""
+    account_id = make_tenant(sqlite_db, "plan").account_id
+    with sqlite_db.writing(account_id) as conn:
+        for n, start in enumerate(STARTS):
+            apply(conn, account_id, Put(f"s{n}", AGENTS[n % 3], start, 5 * S))
+    statements: list[tuple[str, Any]] = []
+
+    def kept(conn: Connection, sql: str, params: Any = ()) -> Any:
+        statements.append((sql, params))
+        return fetch(conn, sql, params)
+
+    monkeypatch.setattr(running_totals, "fetch", kept)
+    query = UsageQuery(STARTS[1], STARTS[-1] + S, (), NOW)
+    with sqlite_db.reading() as conn:
+        # Code point order: "Cy@x.io" first.
+        assert window_totals(conn, account_id, query) == [
+            (AGENTS[2], 2, 10),
+            (AGENTS[0], 1, 5),
+            (AGENTS[1], 2, 10),
+        ]
+        sql, params = statements[-1]
+        plan = [row[3] for row in fetch(conn, f"EXPLAIN QUERY PLAN {sql}", params)]
+    assert sum("USING INTEGER PRIMARY KEY" in step for step in plan) == 2
+    assert sum("ix_sessions_account_agent_start" in step for step in plan) == 2
+    assert not [step for step in plan if "BLOOM" in step or step.startswith("SCAN s")]
