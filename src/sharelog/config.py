@@ -64,6 +64,13 @@ class Settings:
             "help": "How long a SQLite writer waits for the writer lock (then 503 with Retry-After)."
         },
     )
+    sqlite_mmap_bytes: int = field(
+        default=256 * 1024 * 1024,
+        metadata={
+            "help": "How much of a SQLite file reads see through memory-mapped I/O (mmap_size): "
+            "no copy into each connection's page cache; 0: none."
+        },
+    )
     pool_size: int = field(
         default=5,
         metadata={"help": "Connections a process opens at most (PostgreSQL; no overflow)."},
@@ -216,6 +223,7 @@ class Settings:
             raise ValueError("SHARELOG_RATE_LIMIT must be 0 (off) or more")
         for name in (
             "sqlite_busy_timeout_ms",
+            "sqlite_mmap_bytes",
             "lock_timeout_ms",
             "statement_timeout_ms",
             "idle_in_transaction_timeout_ms",
@@ -229,6 +237,7 @@ class Settings:
             key_pool_size=self.key_pool_size,
             pool_timeout_seconds=self.pool_timeout_seconds,
             busy_timeout_ms=self.sqlite_busy_timeout_ms,
+            sqlite_mmap_bytes=self.sqlite_mmap_bytes,
             lock_timeout_ms=self.lock_timeout_ms,
             statement_timeout_ms=self.statement_timeout_ms,
             idle_in_transaction_timeout_ms=self.idle_in_transaction_timeout_ms,

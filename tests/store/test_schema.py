@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from sharelog.config import Settings
 from sharelog.store.database import Database
 from sharelog.store.schema import metadata
 
@@ -32,6 +33,18 @@ def test_sqlite_commits_are_durable(sqlite_db: Database) -> None:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     with sqlite_db.reading() as conn:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+
+
+def test_sqlite_reads_through_a_mapping_of_the_size_set(sqlite_db: Database) -> None:
+    with sqlite_db.reading() as conn:
+        assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == 256 * 1024 * 1024
+    limits = Settings(sqlite_mmap_bytes=0).database_limits()
+    unmapped = Database(sqlite_db.url, limits=limits)
+    try:
+        with unmapped.reading() as conn:
+            assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == 0
+    finally:
+        unmapped.dispose()
 
 
 def test_sqlite_binds_none_and_bools_as_it_always_did(sqlite_db: Database) -> None:

@@ -354,15 +354,15 @@ def query_parameter(name: str, description: str, *, repeatable: bool = False) ->
     if repeatable:
         value = {"items": value, "type": "array"}
     return {
-        "description": description,
-        "in": "query",
         "name": name,
+        "in": "query",
         "required": False,
         "schema": {
             "anyOf": [value, {"type": "null"}],
             "description": description,
             "title": name.title(),
         },
+        "description": description,
     }
 
 
