@@ -3,11 +3,16 @@ and never a 304 that hides a changed answer."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
+from starlette.concurrency import run_in_threadpool
 
 from sharelog.api import conditional
+from sharelog.api.routes import usage as usage_routes
 from sharelog.api.signing import Signer
+from sharelog.api.streaming import open_usage_stream
 from sharelog.domain import Scope
 from sharelog.store import accounts as account_store
 from sharelog.store.database import Database
@@ -84,6 +89,42 @@ def test_an_unchanged_answer_is_a_304_with_its_tag_and_no_body(api: Api, name: s
     assert "content-type" not in again.headers
     # The tag is the same as long as nothing changes.
     assert get(api, name).headers["etag"] == tag
+
+
+@pytest.mark.parametrize("name", ["usage", "usage page", "usage csv", "usage_new"])
+def test_a_304_reads_no_sessions(api: Api, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The validator and the answer's reads share one trip to the thread pool
+    (``conditional.precondition_then``): a 304 ends it before the reads."""
+    seed(api)
+    tag = get(api, name).headers["etag"]
+    opened: list[object] = []
+
+    def counted(*args: object) -> object:
+        opened.append(args)
+        return open_usage_stream(*args)
+
+    monkeypatch.setattr(usage_routes, "open_usage_stream", counted)
+    assert get(api, name, tag).status_code == 304
+    assert opened == []
+    assert get(api, name, '"another"').status_code == 200
+    assert len(opened) == 1
+
+
+@pytest.mark.parametrize("name", ["usage", "usage page", "usage_new"])
+def test_the_validator_and_the_answer_take_one_trip_to_the_thread_pool(
+    api: Api, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(api)
+    trips: list[object] = []
+
+    async def counted(func: Any, *args: Any) -> Any:
+        trips.append(func)
+        return await run_in_threadpool(func, *args)
+
+    monkeypatch.setattr(conditional, "run_in_threadpool", counted)
+    monkeypatch.setattr(usage_routes, "run_in_threadpool", counted)
+    assert get(api, name).status_code == 200
+    assert len(trips) == 1
 
 
 def test_usage_varies_on_accept(api: Api) -> None:

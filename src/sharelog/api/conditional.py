@@ -37,8 +37,9 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 import orjson
 from fastapi import Request
@@ -58,6 +59,7 @@ from sharelog.store.freshness import AnswerState, feed_state, session_state, win
 from sharelog.store.replicas import pinned
 
 log = logging.getLogger("sharelog.api")
+T = TypeVar("T")
 
 # Answers are per key: no shared cache keeps them, and a private one asks every time.
 CACHE_CONTROL = "private, no-cache"
@@ -176,21 +178,54 @@ async def precondition(request: Request, account_id: int, answer: Answer) -> Pre
     Errors are the route's to raise afterwards (a missing session, a gone
     position): they get neither a 304 nor a tag.
     """
-    wanted = requested_tags(request.headers)
+    db, wanted, headers = await _prelude(request, answer)
+    if answer.clocked and wanted != ANY:
+        return Precondition(headers)
+    return await run_in_threadpool(_evaluate, request, db, account_id, answer, wanted, headers)
+
+
+async def precondition_then(
+    request: Request, account_id: int, answer: Answer, then: Callable[[], T]
+) -> Response | tuple[Precondition, T]:
+    """``precondition``, then, unless the answer is the 304 (returned as it is),
+    ``then()``, in the same trip to the thread pool: a usage page's validator
+    and its reads took two trips, and each costs the event loop a wake-up."""
+    db, wanted, headers = await _prelude(request, answer)
+    if answer.clocked and wanted != ANY:
+        return Precondition(headers), await run_in_threadpool(then)
+
+    def evaluated_then() -> Response | tuple[Precondition, T]:
+        pre = _evaluate(request, db, account_id, answer, wanted, headers)
+        return pre.not_modified if pre.not_modified is not None else (pre, then())
+
+    return await run_in_threadpool(evaluated_then)
+
+
+async def _prelude(
+    request: Request, answer: Answer
+) -> tuple[Database, frozenset[str] | Literal["*"] | None, dict[str, str]]:
+    """The database, the tags asked for, the headers every answer carries; and the
+    request pinned to the engine its reads go to (replicas)."""
     headers = {"Cache-Control": CACHE_CONTROL}
     if answer.vary is not None:
         headers["Vary"] = answer.vary
     db: Database = request.app.state.db
     if db.replicas.replicas and pinned.get() is None:
         pinned.set(await run_in_threadpool(db.read_engine))
-    if answer.clocked and wanted != ANY:
-        return Precondition(headers)
+    return db, requested_tags(request.headers), headers
 
-    def read() -> AnswerState | None:
-        with db.reading_one_statement() as conn:
-            return answer.read_state(conn, account_id)
 
-    state = await run_in_threadpool(read)
+def _evaluate(
+    request: Request,
+    db: Database,
+    account_id: int,
+    answer: Answer,
+    wanted: frozenset[str] | Literal["*"] | None,
+    headers: dict[str, str],
+) -> Precondition:
+    """The positions read (it blocks: in a worker thread), the tag, the outcome."""
+    with db.reading_one_statement() as conn:
+        state = answer.read_state(conn, account_id)
     if state is None or not state.found:
         return Precondition(headers)
     tag = None

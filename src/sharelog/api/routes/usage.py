@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,7 +13,7 @@ from starlette.responses import Response
 
 from sharelog.api.auth import reader
 from sharelog.api.body import read_json
-from sharelog.api.conditional import WindowAnswer, precondition, usage_answer
+from sharelog.api.conditional import WindowAnswer, precondition_then, usage_answer
 from sharelog.api.openapi import (
     AGENT,
     ERRORS,
@@ -63,15 +64,15 @@ async def get_usage(
     parsed = parse_usage_request(
         request.query_params, request.headers, usage, now_us(), (signer, principal.account_id)
     )
-    pre = await precondition(request, principal.account_id, usage_answer(parsed))
-    if pre.not_modified is not None:
-        return pre.not_modified
-    state = request.app.state
-    account_id = principal.account_id
+    state, account_id = request.app.state, principal.account_id
     stored = code_version() if state.settings.session_entries else None
-    stream, body = await run_in_threadpool(
+    opened = partial(
         open_usage_stream, state.db, account_id, parsed, signer, state.usage_stats, stored
     )
+    answered = await precondition_then(request, account_id, usage_answer(parsed), opened)
+    if isinstance(answered, Response):
+        return answered
+    pre, (stream, body) = answered
     response = usage_response(stream, request.url.path, request.query_params, body)
     if stream.stored is not None:
         state.read_notes.note_after(response, state.db, account_id, Bodies.USAGE)
@@ -119,13 +120,12 @@ async def get_usage_new(
         format="usage_new",
         include=frozenset({"sessions"}),
     )
-    pre = await precondition(request, principal.account_id, WindowAnswer(parsed.query))
-    if pre.not_modified is not None:
-        return pre.not_modified
-    signer = request.app.state.signer
-    stream, body = await run_in_threadpool(
-        open_usage_stream, request.app.state.db, principal.account_id, parsed, signer
-    )
+    state, account_id = request.app.state, principal.account_id
+    opened = partial(open_usage_stream, state.db, account_id, parsed, state.signer)
+    answered = await precondition_then(request, account_id, WindowAnswer(parsed.query), opened)
+    if isinstance(answered, Response):
+        return answered
+    pre, (stream, body) = answered
     return pre.stamp(usage_response(stream, request.url.path, request.query_params, body))
 
 
