@@ -65,10 +65,11 @@ class Settings:
         },
     )
     sqlite_mmap_bytes: int = field(
-        default=256 * 1024 * 1024,
+        default=0,
         metadata={
-            "help": "How much of a SQLite file reads see through memory-mapped I/O (mmap_size): "
-            "no copy into each connection's page cache; 0: none."
+            "help": "How much of a SQLite file reads see through memory-mapped I/O (mmap_size), "
+            "not copied into each connection's page cache; 0: none (the mapped pages count "
+            "in the process's RSS)."
         },
     )
     pool_size: int = field(

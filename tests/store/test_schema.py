@@ -35,16 +35,16 @@ def test_sqlite_commits_are_durable(sqlite_db: Database) -> None:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
 
 
-def test_sqlite_reads_through_a_mapping_of_the_size_set(sqlite_db: Database) -> None:
+def test_sqlite_reads_through_a_mapping_only_when_one_is_set(sqlite_db: Database) -> None:
     with sqlite_db.reading() as conn:
-        assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == 256 * 1024 * 1024
-    limits = Settings(sqlite_mmap_bytes=0).database_limits()
-    unmapped = Database(sqlite_db.url, limits=limits)
+        assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == 0
+    limits = Settings(sqlite_mmap_bytes=64 * 1024 * 1024).database_limits()
+    mapped = Database(sqlite_db.url, limits=limits)
     try:
-        with unmapped.reading() as conn:
-            assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == 0
+        with mapped.reading() as conn:
+            assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == 64 * 1024 * 1024
     finally:
-        unmapped.dispose()
+        mapped.dispose()
 
 
 def test_sqlite_binds_none_and_bools_as_it_always_did(sqlite_db: Database) -> None:

@@ -50,8 +50,8 @@ class Limits:
     pool_timeout_seconds: float = 10.0
     # SQLite: the writer lock (this process's threads and other processes).
     busy_timeout_ms: int = 10_000
-    # SQLite: reads through memory-mapped I/O, up to this much of the file.
-    sqlite_mmap_bytes: int = 256 * 1024 * 1024
+    # SQLite: reads through memory-mapped I/O, up to this much of the file (0: none).
+    sqlite_mmap_bytes: int = 0
     # PostgreSQL: an account's write lock.
     lock_timeout_ms: int = 10_000
     statement_timeout_ms: int = 30_000
@@ -153,11 +153,10 @@ def _sqlite_engine(url: URL, limits: Limits, pool_size: int | None) -> Engine:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        # Pages read in place, from the file's mapping (shared by every connection
-        # and process, the OS's page cache), not copied into each connection's
-        # 2 MB cache: a usage stats' seeks over 500 agents touch ~2,500 pages,
-        # and a pooled connection found few of them in its own cache
-        # (docs/performance.md). Writes still go through the WAL.
+        # Off unless set: mapped, pages are read in place from the OS's cache, not
+        # copied into each connection's 2 MB cache (a usage stats' seeks over 500
+        # agents touch ~2,500 pages), but every mapped page read counts in the
+        # process's RSS (docs/deployment.md).
         cursor.execute(f"PRAGMA mmap_size={int(limits.sqlite_mmap_bytes)}")
         cursor.close()
 
