@@ -60,6 +60,8 @@ from sharelog.store.replicas import pinned
 
 log = logging.getLogger("sharelog.api")
 T = TypeVar("T")
+# The tags of If-None-Match, ``*``, or None without the header.
+Wanted = frozenset[str] | Literal["*"] | None
 
 # Answers are per key: no shared cache keeps them, and a private one asks every time.
 CACHE_CONTROL = "private, no-cache"
@@ -161,7 +163,7 @@ class Precondition:
         return response
 
 
-def requested_tags(headers: Headers) -> frozenset[str] | Literal["*"] | None:
+def requested_tags(headers: Headers) -> Wanted:
     """The opaque tags of ``If-None-Match`` (weak or not: compared weakly), ``*``,
     or None without the header. Anything unparsable in it matches nothing."""
     values = headers.getlist("if-none-match")
@@ -201,9 +203,7 @@ async def precondition_then(
     return await run_in_threadpool(evaluated_then)
 
 
-async def _prelude(
-    request: Request, answer: Answer
-) -> tuple[Database, frozenset[str] | Literal["*"] | None, dict[str, str]]:
+async def _prelude(request: Request, answer: Answer) -> tuple[Database, Wanted, dict[str, str]]:
     """The database, the tags asked for, the headers every answer carries; and the
     request pinned to the engine its reads go to (replicas)."""
     headers = {"Cache-Control": CACHE_CONTROL}
@@ -220,7 +220,7 @@ def _evaluate(
     db: Database,
     account_id: int,
     answer: Answer,
-    wanted: frozenset[str] | Literal["*"] | None,
+    wanted: Wanted,
     headers: dict[str, str],
 ) -> Precondition:
     """The positions read (it blocks: in a worker thread), the tag, the outcome."""
