@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from sharelog.api import streaming
 from sharelog.domain import UsageQuery
 from sharelog.store import stats_beside as beside_module
 from sharelog.store.database import Database
+from sharelog.store.positions import current_position
 from sharelog.store.stats_beside import stats_beside
-from sharelog.store.usage_stats import StatsCache, position, usage_stats
+from sharelog.store.usage_stats import StatsCache, usage_stats
 from sharelog.timestamps import parse_timestamp
 from tests.conftest import Api, session_body
 
@@ -42,7 +42,7 @@ def test_the_helper_reads_the_stats_of_the_position_it_is_given(api: Api, db: Da
     api.import_sessions(*_sessions(1, 2, 3, 4))
     account, cache = api.tenant.account_id, StatsCache()
     with db.reading() as conn:
-        version, expected = position(conn, account), usage_stats(conn, account, QUERY)
+        version, expected = current_position(conn, account), usage_stats(conn, account, QUERY)
     future = stats_beside(db, account, QUERY, cache, version)
     if not db.is_sqlite:
         assert future is None
@@ -59,7 +59,7 @@ def test_a_write_between_the_two_snapshots_makes_the_helper_decline(api: Api, db
     api.import_sessions(*_sessions(1, 2))
     account, cache = api.tenant.account_id, StatsCache()
     with db.reading() as conn:
-        version = position(conn, account)
+        version = current_position(conn, account)
         before = usage_stats(conn, account, QUERY)
         api.import_sessions(*_sessions(5))
         future = stats_beside(db, account, QUERY, cache, version)
@@ -77,7 +77,7 @@ def test_a_busy_helper_is_not_waited_for(api: Api, db: Database) -> None:
     api.import_sessions(*_sessions(1))
     account = api.tenant.account_id
     with db.reading() as conn:
-        version = position(conn, account)
+        version = current_position(conn, account)
     assert beside_module._SLOT.acquire(blocking=False)
     try:
         assert stats_beside(db, account, QUERY, StatsCache(), version) is None
@@ -100,7 +100,7 @@ def test_a_page_carries_its_window_stats_whether_read_beside_or_not(
         helped.append(future)
         return future
 
-    monkeypatch.setattr(streaming, "stats_beside", counted)
+    monkeypatch.setattr(beside_module, "stats_beside", counted)
     # Another `to` (the same sessions): stats no request has read yet.
     first = api.usage(**{**window, "to": "2026-11-03T00:00:01Z"}, limit=3)
     assert len(helped) == 1 and (helped[0] is not None) == db.is_sqlite

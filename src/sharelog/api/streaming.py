@@ -16,8 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import Future
+from collections.abc import Generator, Iterator
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -33,7 +32,7 @@ from sharelog.api.usage_request import Cursor, UsageRequest
 from sharelog.exports import CSV_COLUMNS
 from sharelog.store import usage as usage_store
 from sharelog.store.database import Database
-from sharelog.store.stats_beside import stats_beside
+from sharelog.store.stats_beside import stats_while
 from sharelog.store.usage_rows import build_sessions, build_stored, export_rows
 from sharelog.store.usage_sql import Build
 from sharelog.store.usage_stats import Stats, StatsCache, usage_stats
@@ -99,43 +98,34 @@ class UsageStream:
 
     def _prepare(self, conn: Connection, cache: StatsCache | None) -> None:
         req, q = self.request, self.request.query
-        limit = req.limit if req.format != "json" or "sessions" in req.include else None
-        stats = None
+        page = None
+        if req.limit is not None and (req.format != "json" or "sessions" in req.include):
+            page = partial(self._read_page, conn, req.limit)
         if req.format == "json" and "stats" in req.include:
-            stats = self._stats(conn, cache, beside=limit is not None)
-        if limit is not None:
-            self._page, end = usage_store.read_page(
-                conn,
-                self.account_id,
-                q,
-                req.after,
-                limit,
-                build=self._build(),
-                stored=self.stored,
-            )
-            if end is not None:
-                self.next_cursor = Cursor(q.from_us, q.to_us, q.agents, *end).encode(
-                    self.signer, self.account_id
-                )
-        if stats is not None:
-            self.stats = stats()
+            if cache is None:
+                self.stats = usage_stats(conn, self.account_id, q)
+            else:
+                # The page is read while the stats are (store/stats_beside.py).
+                self.stats = stats_while(self.db, conn, cache, self.account_id, q, page)
+                page = None
+        if page is not None:
+            page()
 
-    def _stats(
-        self, conn: Connection, cache: StatsCache | None, *, beside: bool
-    ) -> Callable[[], Stats]:
-        """The window's stats as of ``conn``'s snapshot, to be had by a call: kept
-        ones, or (``beside`` a page) ones read on the helper while the page is
-        read (``store.stats_beside``), or else read now."""
-        q, account = self.request.query, self.account_id
-        if cache is None:
-            return partial(_same, usage_stats(conn, account, q))
-        version, found = cache.lookup(conn, account, q)
-        if found is not None:
-            return partial(_same, found)
-        future = stats_beside(self.db, account, q, cache, version) if beside else None
-        if future is None:
-            return partial(_same, cache.compute(conn, account, q, version))
-        return partial(_finished, future, partial(cache.compute, conn, account, q, version))
+    def _read_page(self, conn: Connection, limit: int) -> None:
+        q = self.request.query
+        self._page, end = usage_store.read_page(
+            conn,
+            self.account_id,
+            q,
+            self.request.after,
+            limit,
+            build=self._build(),
+            stored=self.stored,
+        )
+        if end is not None:
+            self.next_cursor = Cursor(q.from_us, q.to_us, q.agents, *end).encode(
+                self.signer, self.account_id
+            )
 
     def close(self) -> None:
         """Idempotent; safe to call from another thread while a chunk is being built."""
@@ -295,13 +285,3 @@ def usage_response(
         # Stops the stream even if the client went away before the first byte.
         background=BackgroundTask(stream.close),
     )
-
-
-def _same(stats: Stats) -> Stats:
-    return stats
-
-
-def _finished(future: Future[Stats | None], compute: Callable[[], Stats]) -> Stats:
-    """The helper's stats; ``compute``'s when its snapshot showed another position."""
-    stats = future.result()
-    return compute() if stats is None else stats

@@ -40,6 +40,14 @@ def take_positions(conn: Connection, account_id: int, count: int) -> int:
     return int(last) - count + 1
 
 
+def current_position(conn: Connection, account_id: int) -> int:
+    """The account's latest position (``accounts.last_seq``) in ``conn``'s snapshot:
+    two snapshots that show the same one hold the same sessions."""
+    m = dialect_of(conn).mark
+    ((last,),) = fetch(conn, f"SELECT last_seq FROM accounts WHERE id = {m}", (account_id,))
+    return int(last)
+
+
 def session_change(
     sid: str,
     seq: int,

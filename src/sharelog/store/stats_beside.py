@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import contextvars
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+
+from sqlalchemy import Connection
 
 from sharelog.domain import UsageQuery
 from sharelog.store.database import Database
-from sharelog.store.usage_stats import Stats, StatsCache, position
+from sharelog.store.positions import current_position
+from sharelog.store.usage_stats import Stats, StatsCache
 
 _SLOT = threading.BoundedSemaphore(1)
 _HELPER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stats-beside")
@@ -40,7 +44,7 @@ def stats_beside(
     def compute() -> Stats | None:
         try:
             with db.reading() as conn:
-                if position(conn, account_id) != version:
+                if current_position(conn, account_id) != version:
                     return None
                 return cache.compute(conn, account_id, query, version)
         finally:
@@ -51,3 +55,25 @@ def stats_beside(
     except BaseException:
         _SLOT.release()
         raise
+
+
+def stats_while(
+    db: Database,
+    conn: Connection,
+    cache: StatsCache,
+    account_id: int,
+    query: UsageQuery,
+    work: Callable[[], object] | None = None,
+) -> Stats:
+    """The window's stats as of ``conn``'s snapshot, with ``work()`` (a page's reads,
+    in that snapshot) done meanwhile: kept ones; or, with work to overlap, read
+    beside it on the helper; or read in ``conn`` after it."""
+    version, found = cache.lookup(conn, account_id, query)
+    beside = None
+    if found is None and work is not None:
+        beside = stats_beside(db, account_id, query, cache, version)
+    if work is not None:
+        work()
+    if found is None and beside is not None:
+        found = beside.result()
+    return found if found is not None else cache.compute(conn, account_id, query, version)

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from sharelog.domain import UsageQuery
 from sharelog.store.driver import Row, fetch
+from sharelog.store.positions import current_position
 from sharelog.store.running_totals import window_totals
 from sharelog.store.usage_sql import dialect_of
 from sharelog.timestamps import US_PER_SECOND
@@ -148,7 +149,7 @@ class StatsCache:
     ) -> tuple[int, Stats | None]:
         """The account's position in ``conn``'s snapshot, and the window's stats
         if they are kept for it."""
-        version, key = position(conn, account_id), _key(account_id, query)
+        version, key = current_position(conn, account_id), _key(account_id, query)
         with self._lock:
             found = self._entries.get(key)
             if found is not None and found[0] == version:
@@ -178,10 +179,3 @@ class StatsCache:
 
 def _key(account_id: int, query: UsageQuery) -> tuple[Any, ...]:
     return (account_id, query.from_us, query.to_us, query.agents)
-
-
-def position(conn: Connection, account_id: int) -> int:
-    """The account's change-feed position (``accounts.last_seq``) in ``conn``'s snapshot."""
-    mark = dialect_of(conn).mark
-    [(last_seq,)] = fetch(conn, f"SELECT last_seq FROM accounts WHERE id = {mark}", [account_id])
-    return int(last_seq)

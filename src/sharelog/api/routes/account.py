@@ -11,7 +11,8 @@ from starlette.responses import Response
 from sharelog.administration import account_json
 from sharelog.api.auth import administrator
 from sharelog.api.body import read_json
-from sharelog.api.openapi import ERRORS, AccountInfo, DeletedCount
+from sharelog.api.openapi import AccountInfo, DeletedCount
+from sharelog.api.operations import ERRORS
 from sharelog.api.params import email_param
 from sharelog.api.responses import json_response
 from sharelog.domain import Principal

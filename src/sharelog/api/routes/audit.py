@@ -10,7 +10,8 @@ from starlette.responses import Response
 
 from sharelog.administration import audit_entry_json
 from sharelog.api.auth import administrator
-from sharelog.api.openapi import ERRORS, AuditPage
+from sharelog.api.openapi import AuditPage
+from sharelog.api.operations import ERRORS
 from sharelog.api.pages import decode_cursor, encode_cursor, limit_param
 from sharelog.api.params import single
 from sharelog.api.responses import json_response

@@ -13,7 +13,8 @@ from starlette.responses import Response
 from sharelog.api.auth import reader
 from sharelog.api.conditional import FeedAnswer, held_precondition
 from sharelog.api.feed_wait import ChangeWaiter
-from sharelog.api.openapi import CONDITIONAL_GET, ERRORS, GONE, ChangesPage
+from sharelog.api.openapi import ChangesPage
+from sharelog.api.operations import CONDITIONAL_GET, ERRORS, GONE
 from sharelog.api.params import int_param, single
 from sharelog.api.responses import json_response
 from sharelog.api.signing import Signer

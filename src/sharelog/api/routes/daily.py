@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from sharelog.api.auth import reader
 from sharelog.api.conditional import WindowAnswer, precondition
-from sharelog.api.openapi import AGENT, ERRORS, FROM, TO, documented, query_parameter
+from sharelog.api.operations import AGENT, ERRORS, FROM, TO, documented, query_parameter
 from sharelog.api.params import email_param, single, timestamp_param
 from sharelog.api.responses import json_response
 from sharelog.api.usage_request import usage_window

@@ -11,7 +11,8 @@ from starlette.responses import Response
 from sharelog.api.auth import writer
 from sharelog.api.body import decode_json
 from sharelog.api.event_bodies import parse_events_body
-from sharelog.api.openapi import ERRORS, EventsReply
+from sharelog.api.openapi import EventsReply
+from sharelog.api.operations import ERRORS
 from sharelog.api.responses import json_response
 from sharelog.domain import EventResult, Principal
 from sharelog.ingest import Ingestor

@@ -8,7 +8,8 @@ from starlette.responses import Response
 
 from sharelog.api.auth import administrator
 from sharelog.api.body import read_json
-from sharelog.api.openapi import ERRORS, CreatedKey, KeyList
+from sharelog.api.openapi import CreatedKey, KeyList
+from sharelog.api.operations import ERRORS
 from sharelog.api.pages import object_body
 from sharelog.api.responses import json_response
 from sharelog.domain import Principal, Scope

@@ -11,7 +11,8 @@ from starlette.responses import PlainTextResponse, Response
 
 from sharelog.api.auth import client_address
 from sharelog.api.errors import error_response
-from sharelog.api.openapi import ErrorBody, ServiceStatus, json_error
+from sharelog.api.openapi import ErrorBody, ServiceStatus
+from sharelog.api.operations import json_error
 from sharelog.api.responses import json_response
 from sharelog.errors import Forbidden, Unauthorized, Unavailable
 from sharelog.store import migrate

@@ -12,7 +12,8 @@ from sharelog.api.auth import reader, writer
 from sharelog.api.bodies import parse_sessions_body
 from sharelog.api.body import read_body
 from sharelog.api.conditional import SessionAnswer, precondition
-from sharelog.api.openapi import CONDITIONAL_GET, ERRORS, IngestReply, SessionDetail
+from sharelog.api.openapi import IngestReply, SessionDetail
+from sharelog.api.operations import CONDITIONAL_GET, ERRORS
 from sharelog.api.responses import json_response
 from sharelog.api.session_detail import parse_viewers_page, session_response
 from sharelog.domain import Principal

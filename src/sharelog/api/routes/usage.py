@@ -14,17 +14,8 @@ from starlette.responses import Response
 from sharelog.api.auth import reader
 from sharelog.api.body import read_json
 from sharelog.api.conditional import WindowAnswer, precondition_then, usage_answer
-from sharelog.api.openapi import (
-    AGENT,
-    ERRORS,
-    FROM,
-    TO,
-    USAGE_PARAMETERS,
-    ClientSummary,
-    UsageDocument,
-    UsageNewDocument,
-    documented,
-)
+from sharelog.api.openapi import ClientSummary, UsageDocument, UsageNewDocument
+from sharelog.api.operations import AGENT, ERRORS, FROM, TO, USAGE_PARAMETERS, documented
 from sharelog.api.responses import json_response
 from sharelog.api.streaming import open_usage_stream, usage_response
 from sharelog.api.usage_request import UsageRequest, parse_usage_request

@@ -14,7 +14,6 @@ from starlette.responses import Response
 from sharelog.api.auth import administrator
 from sharelog.api.body import read_json
 from sharelog.api.openapi import (
-    ERRORS,
     MessagePage,
     QueuedMessage,
     ReplayReply,
@@ -22,6 +21,7 @@ from sharelog.api.openapi import (
     WebhookList,
     WebhookWithSecret,
 )
+from sharelog.api.operations import ERRORS
 from sharelog.api.pages import decode_cursor, encode_cursor, limit_param, object_body
 from sharelog.api.params import single, timestamp_param
 from sharelog.api.responses import json_response
