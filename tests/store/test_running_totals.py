@@ -21,7 +21,7 @@ from sharelog.store import migrate, running_totals
 from sharelog.store.database import Database, make_engine
 from sharelog.store.driver import fetch
 from sharelog.store.running_totals import window_totals
-from sharelog.store.schema import sessions, totals_stale
+from sharelog.store.schema import agent_totals, sessions, totals_stale
 from sharelog.store.usage_stats import usage_stats
 from sharelog.timestamps import whole_seconds
 from tests.conftest import make_tenant
@@ -158,6 +158,42 @@ def counted(conn: Connection, account_id: int, query: UsageQuery) -> dict[str, A
     }
 
 
+def summaries(conn: Connection, account_id: int) -> dict[str, tuple[Any, ...]]:
+    rows = conn.execute(
+        select(
+            agent_totals.c.agent,
+            agent_totals.c.last_start_us,
+            agent_totals.c.run_meetings,
+            agent_totals.c.run_seconds,
+        ).where(agent_totals.c.account_id == account_id)
+    ).all()
+    return {agent: tuple(rest) for agent, *rest in rows}
+
+
+def last_sessions(conn: Connection, account_id: int) -> dict[str, tuple[Any, ...]]:
+    """Each agent's last session with a start, as ``agent_totals`` should hold it
+    (on SQLite; PostgreSQL keeps no totals)."""
+    if conn.dialect.name != "sqlite":
+        return {}
+    rows = conn.execute(
+        select(
+            sessions.c.agent,
+            sessions.c.start_us,
+            sessions.c.id,
+            sessions.c.run_meetings,
+            sessions.c.run_seconds,
+        ).where(
+            sessions.c.account_id == account_id,
+            sessions.c.agent.is_not(None),
+            sessions.c.start_us.is_not(None),
+        )
+    ).all()
+    last: dict[str, tuple[Any, ...]] = {}
+    for agent, start, _id, meetings, seconds in sorted(rows, key=lambda r: (r[1], r[2])):
+        last[agent] = (start, meetings, seconds)
+    return last
+
+
 @settings(
     max_examples=150,
     deadline=None,
@@ -184,6 +220,7 @@ def test_stats_from_running_totals_count_every_session(
             # Settled by every write through Database.writing; left by the others.
             if not outside:
                 assert stale == []
+                assert summaries(conn, account_id) == last_sessions(conn, account_id)
             for low, high, agents in asked:
                 if low >= high:
                     continue
@@ -277,6 +314,62 @@ def test_migration_0010_gives_existing_sessions_their_totals_and_takes_them_back
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM sessions")).scalar_one() == 4
     engine.dispose()
+
+
+def test_migration_0011_summarises_each_agents_last_session_and_takes_it_back(
+    empty_url: str,  # noqa: F811
+) -> None:
+    engine = make_engine(empty_url)
+    # Rows written at 0009: 0010 gives them their totals, 0011 its summaries.
+    migrate.upgrade(engine, "0009")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO accounts (id, name, created_us) VALUES (1, 'a', 0)"))
+        for sid, agent, start in (
+            ("b", AGENTS[0], STARTS[3]),
+            ("a", AGENTS[0], STARTS[3]),
+            ("c", AGENTS[1], STARTS[0]),
+            ("d", AGENTS[0], STARTS[1]),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO sessions (account_id, id, agent, start_us, end_us, updated_us) "
+                    "VALUES (1, :i, :a, :s, :e, 1)"
+                ),
+                {"i": sid, "a": agent, "s": start, "e": start + 10 * S},
+            )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            # "b" after "a": ties on start run in id order.
+            expected = {AGENTS[0]: (STARTS[3], 3, 30), AGENTS[1]: (STARTS[0], 1, 10)}
+            assert summaries(conn, 1) == last_sessions(conn, 1) == expected
+        else:
+            assert summaries(conn, 1) == {}
+    config = migrate._config()
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0010")
+        conn.commit()
+    assert "agent_totals" not in inspect(engine).get_table_names()
+    if engine.dialect.name == "sqlite":
+        # 0010's trigger again: an agent's only session goes unnoted.
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM sessions WHERE id = 'c'"))
+            assert conn.execute(text("SELECT count(*) FROM totals_stale")).scalar_one() == 0
+    engine.dispose()
+
+
+def test_an_agent_whose_last_session_goes_leaves_no_row(sqlite_db: Database) -> None:
+    """Its only session deleted (no session precedes it, none follows): the trigger
+    notes it all the same, and the agent's summary goes with it."""
+    account_id = make_tenant(sqlite_db, "gone").account_id
+    with sqlite_db.writing(account_id) as conn:
+        apply(conn, account_id, Put("A1", AGENTS[0], STARTS[0], 5 * S))
+        apply(conn, account_id, Put("B", AGENTS[1], STARTS[1], 7 * S))
+    with sqlite_db.writing(account_id) as conn:
+        conn.execute(delete(sessions).where(sessions.c.id == "A1"))
+    with sqlite_db.reading() as conn:
+        assert summaries(conn, account_id) == {AGENTS[1]: (STARTS[1], 1, 7)}
 
 
 def test_a_later_end_of_an_ended_session_replaces_its_seconds(sqlite_db: Database) -> None:

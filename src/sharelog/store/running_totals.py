@@ -13,16 +13,19 @@ delete an agent's oldest sessions without touching the others.
 
 How they stay true. Triggers on ``sessions`` (migration 0010) note in
 ``totals_stale``, per agent, the earliest start whose totals a write may have
-changed: a session added, deleted (unless it was the agent's first), ended,
-moved or given to another agent. ``settle`` recomputes the agent's totals from
-there on, in one statement for every agent noted, before a transaction that
-writes an account's sessions commits (``Database.writing(account_id)``, as
-every such write in the service is made): readers never see a stale total. An
-agent left unsettled (a write made otherwise) sends usage's stats back to the
-aggregate over the window; never wrong, only slower.
+changed: a session added, deleted (unless it was the agent's first and others
+remain), ended, moved or given to another agent. ``settle`` recomputes the
+agent's totals from there on, in one statement for every agent noted, and
+writes the agent's row of ``agent_totals`` (its last session's start and
+totals; none once it has no session, migration 0011), before a transaction
+that writes an account's sessions commits (``Database.writing(account_id)``,
+as every such write in the service is made): readers never see a stale
+total. An agent left unsettled (a write made otherwise) sends usage's stats
+back to the aggregate over the window; never wrong, only slower.
 
 Over a 70,000-session window of 500 agents (bench/datasette.py's file) the
-aggregate took 36-50 ms on SQLite, the totals 3.2-4.8 ms. Small windows and
+aggregate took 36-50 ms on SQLite, the totals 3.2-4.8 ms with two seeks an
+agent, 1.4-1.7 ms reading ``agent_totals`` for the window's end. Small windows and
 accounts of very many agents keep the aggregate (``SMALL_WINDOW``,
 ``MAX_AGENTS``).
 
@@ -81,7 +84,30 @@ def settle(conn: Connection, account_id: int) -> None:
         "WHERE sessions.account_id = ? AND sessions.id = w.i",
         [account_id, account_id],
     )
+    execute(conn, _SUMMARISE, [account_id])
+    execute(conn, _FORGET, [account_id, account_id])
     execute(conn, "DELETE FROM totals_stale WHERE account_id = ?", [account_id])
+
+
+# The noted agents' last sessions, into ``agent_totals``: their starts and totals
+# as the rows hold them (null totals too: the stats then take the aggregate).
+_SUMMARISE = (
+    "INSERT INTO agent_totals (account_id, agent, last_start_us, run_meetings, run_seconds) "
+    "SELECT x.account_id, x.agent, x.start_us, x.run_meetings, x.run_seconds "
+    "FROM totals_stale d CROSS JOIN sessions x ON x.rowid = ("
+    "SELECT y.rowid FROM sessions y WHERE y.account_id = d.account_id AND y.agent = d.agent "
+    "AND y.start_us IS NOT NULL ORDER BY y.start_us DESC, y.id DESC LIMIT 1) "
+    "WHERE d.account_id = ? ON CONFLICT (account_id, agent) DO UPDATE SET "
+    "last_start_us = excluded.last_start_us, run_meetings = excluded.run_meetings, "
+    "run_seconds = excluded.run_seconds"
+)
+# And the noted agents left without a session lose their row.
+_FORGET = (
+    "DELETE FROM agent_totals WHERE account_id = ? AND agent IN ("
+    "SELECT d.agent FROM totals_stale d WHERE d.account_id = ?) AND NOT EXISTS ("
+    "SELECT 1 FROM sessions s WHERE s.account_id = agent_totals.account_id "
+    "AND s.agent = agent_totals.agent AND s.start_us IS NOT NULL)"
+)
 
 
 # Below this many sessions in a window, the aggregate over them costs no more
@@ -102,6 +128,7 @@ _HELD = (
     "SELECT count(*) FROM (SELECT 1 FROM sessions "
     "WHERE account_id = ? AND start_us >= ? AND start_us < ? LIMIT ?)"
 )
+_FILTER = " AND a.agent IN (SELECT value FROM json_each(?))"
 
 
 def window_totals(conn: Connection, account_id: int, query: UsageQuery) -> list[Row] | None:
@@ -111,60 +138,45 @@ def window_totals(conn: Connection, account_id: int, query: UsageQuery) -> list[
     than ``SMALL_WINDOW`` sessions or ``SESSIONS_PER_AGENT`` an agent, or an
     account of more than ``MAX_AGENTS`` agents.
 
-    Two index seeks an agent (``ix_sessions_account_agent_start``): its last
-    session before ``to`` and its first from ``from``, then the two rows by
-    their rowids, in that order (CROSS JOIN: a plain join let SQLite build a
-    Bloom filter over every session of the account first, 9.3-13.3 ms with
-    100,000 sessions held against 2.2-2.7 with 10,000, for the same window;
-    five scalar subqueries, one a value, read the rows 2.5 times). The agents are the
-    filter's, or the account's, found by a loose index scan (one seek each).
+    The agents and their totals at their last sessions are ``agent_totals``'
+    rows. An agent's last session before ``to`` is that last one when it starts
+    before ``to`` (most windows end after it), else an index seek
+    (``ix_sessions_account_agent_start``); its first from ``from`` is always a
+    seek; then those rows by rowid, in that order (CROSS JOIN: a plain join let
+    SQLite build a Bloom filter over every session of the account first). Over
+    bench/datasette.py's 500 agents the statement took 1.4-1.7 ms against 3.7-4.3
+    for two seeks an agent after a loose index scan for the agents.
     """
     if conn.dialect.name != "sqlite":
         return None
-    [(held, stale)] = fetch(
+    only = [orjson.dumps(query.agents).decode()] if query.agents else []
+    restrict = _FILTER if query.agents else ""
+    [(agents, stale)] = fetch(
         conn,
-        f"SELECT ({_HELD}), EXISTS (SELECT 1 FROM totals_stale WHERE account_id = ?)",
-        [account_id, query.from_us, query.to_us, SMALL_WINDOW, account_id],
+        f"SELECT (SELECT count(*) FROM agent_totals a WHERE a.account_id = ?{restrict}), "
+        "EXISTS (SELECT 1 FROM totals_stale WHERE account_id = ?)",
+        [account_id, *only, account_id],
     )
-    if stale or held < SMALL_WINDOW:
+    if stale or agents > MAX_AGENTS:
         return None
-    agents = list(query.agents) or [
-        row[0]
-        for row in fetch(
-            conn,
-            "WITH RECURSIVE a(agent) AS (SELECT min(agent) FROM sessions WHERE account_id = ? "
-            "UNION ALL SELECT (SELECT min(s.agent) FROM sessions s "
-            "WHERE s.account_id = ? AND s.agent > a.agent) FROM a WHERE a.agent IS NOT NULL "
-            "LIMIT ?) SELECT agent FROM a WHERE agent IS NOT NULL",
-            [account_id, account_id, MAX_AGENTS + 2],
-        )
-    ]
-    if len(agents) > MAX_AGENTS:
+    bound = SMALL_WINDOW if query.agents else max(SMALL_WINDOW, SESSIONS_PER_AGENT * agents)
+    [(held,)] = fetch(conn, _HELD, [account_id, query.from_us, query.to_us, bound])
+    if held < bound:
         return None
-    worth = SESSIONS_PER_AGENT * len(agents)
-    if not query.agents and worth > SMALL_WINDOW:
-        [(held,)] = fetch(conn, _HELD, [account_id, query.from_us, query.to_us, worth])
-        if held < worth:
-            return None
     return fetch(
         conn,
-        "WITH b AS MATERIALIZED (SELECT a.value AS agent, "
-        "(SELECT x.rowid FROM sessions x WHERE x.account_id = ? AND x.agent = a.value "
-        "AND x.start_us < ? ORDER BY x.start_us DESC, x.id DESC LIMIT 1) AS hi, "
-        "(SELECT x.rowid FROM sessions x WHERE x.account_id = ? AND x.agent = a.value "
+        "WITH b AS MATERIALIZED (SELECT a.agent, a.last_start_us < ? AS past, "
+        "a.run_meetings AS pm, a.run_seconds AS ps, "
+        "CASE WHEN a.last_start_us < ? THEN NULL ELSE "
+        "(SELECT x.rowid FROM sessions x WHERE x.account_id = a.account_id AND x.agent = a.agent "
+        "AND x.start_us < ? ORDER BY x.start_us DESC, x.id DESC LIMIT 1) END AS hi, "
+        "(SELECT x.rowid FROM sessions x WHERE x.account_id = a.account_id AND x.agent = a.agent "
         "AND x.start_us >= ? ORDER BY x.start_us, x.id LIMIT 1) AS lo "
-        "FROM json_each(?) AS a) "
-        "SELECT b.agent, h.run_meetings - l.run_meetings + 1, "
-        f"h.run_seconds - l.run_seconds + {_own_seconds('l')} "
-        "FROM b CROSS JOIN sessions h ON h.rowid = b.hi "
-        "CROSS JOIN sessions l ON l.rowid = b.lo "
+        f"FROM agent_totals a WHERE a.account_id = ?{restrict}) "
+        "SELECT b.agent, iif(b.past, b.pm, h.run_meetings) - l.run_meetings + 1, "
+        f"iif(b.past, b.ps, h.run_seconds) - l.run_seconds + {_own_seconds('l')} "
+        "FROM b CROSS JOIN sessions l ON l.rowid = b.lo "
+        "LEFT JOIN sessions h ON h.rowid = b.hi "
         "WHERE l.start_us < ? ORDER BY b.agent",
-        [
-            account_id,
-            query.to_us,
-            account_id,
-            query.from_us,
-            orjson.dumps(agents).decode(),
-            query.to_us,
-        ],
+        [*[query.to_us] * 3, query.from_us, account_id, *only, query.to_us],
     )

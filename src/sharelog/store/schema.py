@@ -17,8 +17,10 @@ trigger: 9.5 us a row, which made the account check alone 60% of an event
 batch's claim of its ids (EXPLAIN ANALYZE of that INSERT). Sessions and keys
 keep theirs.
 
-An account's agents are the ``agent`` values of its sessions: no table lists
-them (migration 0005 dropped the one that was written and never read).
+An account's agents are the ``agent`` values of its sessions. ``agent_totals``
+holds a row for each, written where the running totals are settled and
+removed with the agent's last session: a summary the stats read, never a
+list kept apart (migration 0005 dropped the one that was written and never read).
 """
 
 from __future__ import annotations
@@ -138,6 +140,20 @@ totals_stale = Table(
     Column("account_id", Integer, primary_key=True),
     Column("agent", Email, primary_key=True),
     Column("from_us", BigInteger, nullable=False),
+)
+
+# Each agent's last session in ``(start_us, id)`` order: its start and running
+# totals, written where the totals are settled (``store/running_totals.py``).
+# SQLite only: empty on PostgreSQL.
+agent_totals = Table(
+    "agent_totals",
+    metadata,
+    Column("account_id", Integer, primary_key=True),
+    Column("agent", Email, primary_key=True),
+    Column("last_start_us", BigInteger, nullable=False),
+    Column("run_meetings", BigInteger, nullable=True),
+    Column("run_seconds", BigInteger, nullable=True),
+    sqlite_with_rowid=False,
 )
 
 # An ended session's entries, as JSON: its change feed ``session`` object
