@@ -142,24 +142,18 @@ def session_rows(
     of that version is there at its ``seq`` (else None)."""
     d = dialect_of(conn)
     where, params = sessions_where(d, account_id, query, after, alias="s.")
-    source = "sessions s"
-    if stored is None:
-        columns = SESSION_SQL
-    elif d.postgresql:
-        columns = f"{SESSION_SQL}, {_stored_entry(d, 'usage')}"
+    columns, source = SESSION_SQL, "sessions s"
+    if stored is not None:
         params = [stored, *params]
-    else:
-        columns, source = _STORED_SQLITE
-        params = [stored, *params]
+        if d.postgresql:
+            columns = f"{SESSION_SQL}, {_stored_entry(d, 'usage')}"
+        else:
+            columns, source = _STORED_SQLITE
     sql = (
         f"SELECT {columns} FROM {source} WHERE {' AND '.join(where)} "
         f"ORDER BY s.start_us, s.id LIMIT {d.mark}"
     )
     return fetch(conn, sql, [*params, limit])
-
-
-def _when_missing(column: str) -> str:
-    return f"CASE WHEN e.usage IS NULL THEN s.{column} END"
 
 
 # On SQLite, the entry by a join, and a session's other columns only when it has
@@ -168,7 +162,8 @@ def _when_missing(column: str) -> str:
 # of its own the entry was read once a column that tested it (5.3-5.7 ms).
 _STORED_SQLITE = (
     ", ".join(
-        f"s.{c}" if c in ("id", "start_us") else _when_missing(c) for c in SESSION_SQL.split(", ")
+        f"s.{c}" if c in ("id", "start_us") else f"CASE WHEN e.usage IS NULL THEN s.{c} END"
+        for c in SESSION_SQL.split(", ")
     )
     + ", e.usage",
     "sessions s LEFT JOIN session_entries e ON e.account_id = s.account_id "
